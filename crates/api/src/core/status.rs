@@ -1,0 +1,120 @@
+//! `GET /payment/v3/department/{departmentUuid}/status?invoiceId=…` (seed 003):
+//! the payment attempts of one invoice of one department.
+
+use super::payment_requests::associate_department_uuid;
+use super::views::{self, OrderContext};
+use crate::app::AppState;
+use crate::auth::{no_department_scope, DepartmentRef, Principal, RouteAuth};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{query_pairs, uuid_param};
+use axum::http::StatusCode;
+use domain::catalog::v1;
+use domain::scope::Scope;
+use store::repo::{attempts, dealers, invoices, orders};
+
+pub const AUTH: RouteAuth = RouteAuth::department(Scope::All);
+
+fn unknown_invoice() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        v1::INVALID_INVOICE_ID,
+        "invoiceId: no such invoice in this department",
+    )
+}
+
+pub async fn get(
+    app: &AppState,
+    p: &Principal,
+    department_uuid: &str,
+    query: Option<&str>,
+) -> ApiResult<wire::PaymentStatusResponse> {
+    let department_uuid = uuid_param("departmentUuid", department_uuid)?.to_string();
+    let pairs = query_pairs(query);
+    let invoice_id = pairs
+        .iter()
+        .find(|(k, _)| k == "invoiceId")
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::missing("invoiceId"))?;
+    let invoice_id = uuid_param("invoiceId", invoice_id)?.to_string();
+
+    let db = &app.db;
+    let Some(department) = dealers::department_by_uuid(db, &department_uuid).await? else {
+        // Nobody but an operator can hold a grant for a department that does not exist.
+        return Err(match p {
+            Principal::Operator => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                v1::INVALID_DEPARTMENT,
+                "departmentUuid: no such department",
+            ),
+            _ => no_department_scope(AUTH.scope),
+        });
+    };
+    let dealer = dealers::dealer_by_id(db, department.dealer_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("department without dealer"))?;
+    AUTH.check_department(
+        p,
+        &DepartmentRef {
+            uuid: &department.uuid,
+            dealer_uuid: &dealer.uuid,
+        },
+    )?;
+
+    let invoice = invoices::by_guid(db, &invoice_id)
+        .await?
+        .ok_or_else(unknown_invoice)?;
+    let order = orders::by_id(db, invoice.dealer_order_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("invoice without order"))?;
+    if order.department_id != department.id {
+        return Err(unknown_invoice());
+    }
+    let rows = attempts::for_invoice(db, invoice.id).await?;
+    let mut payment_attempts = Vec::with_capacity(rows.len());
+    if !rows.is_empty() {
+        let customer = dealers::customer_by_id(db, order.customer_id)
+            .await?
+            .ok_or_else(|| ApiError::internal("order without customer"))?;
+        let owner = match order.associate_id {
+            Some(id) => dealers::associate_by_id(db, id).await?,
+            None => None,
+        };
+        let vehicle = match order.vehicle_id {
+            Some(id) => dealers::vehicle_by_id(db, id).await?,
+            None => None,
+        };
+        let owner_dept = match &owner {
+            Some(a) => associate_department_uuid(db, a, &department).await?,
+            None => None,
+        };
+        let ctx = OrderContext {
+            order: &order,
+            dealer: &dealer,
+            department: &department,
+            customer: &customer,
+            owner: owner.as_ref().map(|a| (a, owner_dept.clone())),
+            vehicle: vehicle.as_ref(),
+            invoice_count: orders::invoice_count(db, order.id).await?,
+        };
+        for a in &rows {
+            let user = match a.associate_id {
+                Some(id) => match dealers::associate_by_id(db, id).await? {
+                    Some(assoc) => {
+                        let dept = associate_department_uuid(db, &assoc, &department).await?;
+                        Some(views::payment_user(&assoc, dept.as_deref()))
+                    }
+                    None => None,
+                },
+                None => None,
+            };
+            payment_attempts.push(views::payment_attempt(a, &invoice, &ctx, user));
+        }
+    }
+    Ok(wire::PaymentStatusResponse {
+        error: None,
+        warnings: vec![],
+        payment_attempts,
+        signed_document_url: None,
+    })
+}

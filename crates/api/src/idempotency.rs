@@ -1,0 +1,120 @@
+//! `Idempotency-Key` on every POST (SPEC §1). The first request with a key runs and its
+//! response is stored; a retry with the same key and body replays it; the same key with a
+//! different body is refused. Keys are namespaced by the caller's credentials and kept 24 h.
+
+use crate::app::AppState;
+use crate::auth::{credential_fingerprint, sha256_hex};
+use crate::error::{ApiError, Family};
+use crate::extract::MAX_BODY_BYTES;
+use crate::observe::is_documented;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use domain::catalog::v1;
+use store::repo::idempotency::{self as repo, Claim};
+
+pub const HEADER: &str = "idempotency-key";
+/// How long a key is remembered.
+pub const RETENTION_MS: i64 = 24 * 3600 * 1000;
+/// A claim this old with no stored response belongs to a request that died; it may be retried.
+const STALE_MS: i64 = 60_000;
+
+pub async fn idempotency(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
+        return next.run(req).await;
+    }
+    let family = Family::of(req.uri().path());
+    let documented = is_documented(req.method(), req.uri().path());
+    match run(&app, req, next).await {
+        Ok(resp) => resp,
+        Err(e) => e.render(family, documented),
+    }
+}
+
+async fn run(app: &AppState, req: Request, next: Next) -> Result<Response, ApiError> {
+    let key = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::malformed(format!("body: larger than {MAX_BODY_BYTES} bytes")))?;
+    let principal = credential_fingerprint(&parts);
+    let mut fingerprint = Vec::with_capacity(bytes.len() + 64);
+    fingerprint.extend_from_slice(parts.method.as_str().as_bytes());
+    fingerprint.push(b' ');
+    fingerprint.extend_from_slice(parts.uri.to_string().as_bytes());
+    fingerprint.push(b'\n');
+    fingerprint.extend_from_slice(&bytes);
+    let request_hash = sha256_hex(&fingerprint);
+    let now = domain::Timestamp::now().millis();
+
+    match repo::claim(&app.db, &principal, &key, &request_hash, now).await? {
+        Claim::Claimed => {}
+        Claim::Existing(row) if row.request_hash != request_hash => {
+            return Err(ApiError::conflict(
+                v1::INVALID_REQUEST_DATA,
+                "Idempotency-Key: already used with a different request; use a new key for a new request",
+            ));
+        }
+        Claim::Existing(row) => match (row.status_code, row.response_body) {
+            (Some(status), Some(body)) => {
+                let mut resp = Response::new(Body::from(body));
+                *resp.status_mut() = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+                let ct = row
+                    .content_type
+                    .unwrap_or_else(|| "application/json".into());
+                if let Ok(v) = HeaderValue::from_str(&ct) {
+                    resp.headers_mut().insert(header::CONTENT_TYPE, v);
+                }
+                resp.headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                return Ok(resp);
+            }
+            _ => {
+                if !repo::take_over_stale(&app.db, &principal, &key, now - STALE_MS, now).await? {
+                    return Err(ApiError::conflict(
+                        v1::ANOTHER_REQUEST_IN_PROGRESS,
+                        "Idempotency-Key: a request with this key is still being processed",
+                    ));
+                }
+            }
+        },
+    }
+
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let (parts, body) = resp.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = repo::release(&app.db, &principal, &key).await;
+            return Err(ApiError::internal(format!("reading response body: {e}")));
+        }
+    };
+    if parts.status.is_server_error() {
+        // Nothing to replay: let a retry run the request again.
+        repo::release(&app.db, &principal, &key).await?;
+    } else {
+        let ct = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json");
+        let text = String::from_utf8_lossy(&bytes);
+        repo::complete(&app.db, &principal, &key, parts.status.as_u16(), ct, &text).await?;
+    }
+    Ok(Response::from_parts(parts, Body::from(bytes)).into_response())
+}

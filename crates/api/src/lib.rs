@@ -1,0 +1,73 @@
+//! The dealerpay HTTP API: routes, auth, wire mapping, OpenAPI, and the server itself.
+
+pub mod app;
+pub mod auth;
+pub mod core;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod observe;
+pub mod openapi;
+pub mod routes;
+
+use app::{App, AppState, Config};
+use axum::middleware::{from_fn, from_fn_with_state};
+use std::sync::Arc;
+
+pub use axum::http::StatusCode;
+pub use error::{ApiError, ApiResult};
+
+/// The complete application: routes plus middleware (outermost first: request id/log/metrics,
+/// idempotency, error rendering).
+pub fn router(state: AppState) -> axum::Router {
+    openapi::routes()
+        .fallback(|| async {
+            ApiError::generic(
+                axum::http::StatusCode::NOT_FOUND,
+                error::Generic::Malformed,
+                "no such route",
+            )
+        })
+        .layer(from_fn(observe::render_errors))
+        .layer(from_fn_with_state(state.clone(), idempotency::idempotency))
+        .layer(from_fn_with_state(state.clone(), observe::observe))
+        .with_state(state)
+}
+
+/// Connects, migrates and builds the shared state.
+pub async fn build(database_url: &str, config: Config) -> anyhow::Result<AppState> {
+    let db = store::Db::connect(database_url).await?;
+    db.migrate().await?;
+    Ok(Arc::new(App::new(db, config).await?))
+}
+
+/// Background housekeeping: forget idempotency keys older than their retention.
+pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let cutoff = domain::Timestamp::now().millis() - idempotency::RETENTION_MS;
+            match store::repo::idempotency::purge_older_than(&state.db, cutoff).await {
+                Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency keys"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+            }
+        }
+    })
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let housekeeping = spawn_housekeeping(state.clone());
+    let app = router(state);
+    let r = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    housekeeping.abort();
+    r
+}

@@ -1,0 +1,116 @@
+//! The OpenAPI 3.1 document and the router, built from one list of routes so that every
+//! route is documented.
+
+use crate::app::AppState;
+use crate::routes::*;
+use std::sync::OnceLock;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "dealerpay",
+        description = "Payments for automotive dealerships, speaking the myKaarma Payments API v7.6.1 wire contract.\n\n\
+            Money is a JSON number of US dollars with at most 2 decimals. Timestamps are RFC 3339 UTC with milliseconds.\n\n\
+            Errors: v1 routes answer `{errors:[{errorCode,errorTitle,errorMessage,errorDescription}],warnings:[]}`; \
+            `/payment/v3/...` routes `{error:{errorCode,errorDescription},warnings:[]}`; `errorDescription` names the offending field.\n\n\
+            Every POST accepts an `Idempotency-Key` header (1–255 visible ASCII characters, kept 24 h, per caller): a retry with \
+            the same key and body replays the first response (header `idempotent-replayed: true`); the same key with a different \
+            body answers 409.\n\n\
+            Scopes: `payment.all` implies every scope; `payment.prepayment`, `payment.payisland`, `payment.paymentrequest`, \
+            `payment.dealerdata`. Grants are per dealer (all departments) or per department.",
+        version = "7.6.1"
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "payment requests", description = "Payment requests and the documented read"),
+        (name = "payment status", description = "The documented v3 status route"),
+        (name = "dealer data", description = "DMS-sync upserts"),
+        (name = "admin", description = "Operator API"),
+        (name = "customer pages", description = "Pages customers open"),
+        (name = "operations", description = "Health, metrics, docs")
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "partnerBasic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+        let bearer = |desc: &str| {
+            let mut h = Http::new(HttpAuthScheme::Bearer);
+            h.description = Some(desc.to_string());
+            SecurityScheme::Http(h)
+        };
+        c.add_security_scheme(
+            "dealerToken",
+            bearer("Signed dealer token (`dpt1.…`) minted by an operator"),
+        );
+        c.add_security_scheme(
+            "departmentToken",
+            bearer("Signed department token (`dpt1.…`) minted by an operator"),
+        );
+        c.add_security_scheme(
+            "operatorToken",
+            bearer("Operator token (`dpo_…` or DEALERPAY_OPERATOR_TOKEN)"),
+        );
+    }
+}
+
+fn router_and_spec() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(payment_requests::get_payment_request))
+        .routes(routes!(payment_requests::create_payment_request))
+        .routes(routes!(payment_requests::short_link))
+        .routes(routes!(status::get_payment_status))
+        .routes(routes!(dealer_data::upsert_dealer))
+        .routes(routes!(dealer_data::upsert_department))
+        .routes(routes!(dealer_data::upsert_associate))
+        .routes(routes!(dealer_data::upsert_customer))
+        .routes(routes!(dealer_data::upsert_vehicle))
+        .routes(routes!(dealer_data::upsert_order))
+        .routes(routes!(dealer_data::upsert_invoice))
+        .routes(routes!(admin::create_partner))
+        .routes(routes!(admin::get_partner))
+        .routes(routes!(admin::disable_partner))
+        .routes(routes!(admin::enable_partner))
+        .routes(routes!(admin::rotate_secret))
+        .routes(routes!(admin::add_grant))
+        .routes(routes!(admin::revoke_grant))
+        .routes(routes!(admin::mint_token))
+        .routes(routes!(pay::pay_page))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::openapi_json))
+        .routes(routes!(ops::docs))
+        .routes(routes!(ops::docs_js))
+        .routes(routes!(ops::docs_css))
+        .split_for_parts()
+}
+
+pub fn spec() -> &'static utoipa::openapi::OpenApi {
+    static SPEC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    SPEC.get_or_init(|| router_and_spec().1)
+}
+
+pub fn json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        spec()
+            .to_pretty_json()
+            .expect("the OpenAPI document serialises")
+    })
+}
+
+pub fn routes() -> axum::Router<AppState> {
+    router_and_spec().0
+}

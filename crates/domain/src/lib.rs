@@ -1,0 +1,11 @@
+//! Pure domain types and rules for dealerpay: money, instants, scopes, fees and the error
+//! catalog. No I/O lives here.
+
+pub mod catalog;
+pub mod fees;
+pub mod money;
+pub mod scope;
+pub mod timestamp;
+
+pub use money::Money;
+pub use timestamp::Timestamp;

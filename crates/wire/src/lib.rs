@@ -1,0 +1,15 @@
+//! Wire types (response DTOs) for dealerpay: structs that serialize exactly to the documented
+//! JSON shapes of "Get payment request" (v1) and "getPaymentStatus" (v3), plus the error
+//! envelopes of the v1, v3 and checkout families.
+//!
+//! Every documented field is always present in the JSON; absent values serialize as `null`.
+
+pub mod common;
+pub mod envelope;
+pub mod payment_request;
+pub mod payment_status;
+
+pub use common::*;
+pub use envelope::*;
+pub use payment_request::*;
+pub use payment_status::*;
