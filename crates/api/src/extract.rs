@@ -47,12 +47,50 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
+        let path = field_path(e.path());
         classify(&path, e.into_inner())
     })?;
     de.end()
         .map_err(|_| ApiError::malformed("body: trailing characters after the JSON value"))?;
     Ok(value)
+}
+
+/// The path to the offending value with only field names in it. Map keys are client input
+/// (they could be anything, even a card number), so a segment that does not look like one of
+/// our field names is shown as `*`.
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } => {
+                let looks_like_field = key.len() <= 40
+                    && key.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !key
+                        .as_bytes()
+                        .windows(4)
+                        .any(|w| w.iter().all(u8::is_ascii_digit));
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(if looks_like_field { key } else { "*" });
+            }
+            Segment::Enum { variant } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(variant);
+            }
+            Segment::Unknown => {}
+        }
+    }
+    if out.is_empty() {
+        ".".into()
+    } else {
+        out
+    }
 }
 
 fn classify(path: &str, e: serde_json::Error) -> ApiError {

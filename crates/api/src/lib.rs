@@ -57,7 +57,12 @@ pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests.
+/// How long in-flight requests may take to finish after a shutdown signal before the
+/// server stops anyway (a stalled client must not keep the process alive).
+pub const DRAIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Serves until `shutdown` resolves, then drains in-flight requests for at most
+/// [`DRAIN_DEADLINE`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -65,9 +70,25 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let housekeeping = spawn_housekeeping(state.clone());
     let app = router(state);
-    let r = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = signalled_tx.send(());
+    });
+    let deadline = async {
+        if signalled_rx.await.is_ok() {
+            tokio::time::sleep(DRAIN_DEADLINE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let r = tokio::select! {
+        r = server => r,
+        _ = deadline => {
+            tracing::warn!(seconds = DRAIN_DEADLINE.as_secs(), "drain deadline passed; closing remaining connections");
+            Ok(())
+        }
+    };
     housekeeping.abort();
     r
 }

@@ -1,6 +1,7 @@
 //! Pure domain types and rules for dealerpay: money, instants, scopes, fees and the error
 //! catalog. No I/O lives here.
 
+pub mod card;
 pub mod catalog;
 pub mod fees;
 pub mod money;

@@ -946,7 +946,7 @@ pub async fn upsert_order(
         if other != uuid {
             return Err(ApiError::conflict(
                 v1::ORDER_ALREADY_EXISTS,
-                format!("orderNumber: {order_type} {number} already exists for this dealer"),
+                "orderNumber: an order with this number and type already exists for this dealer",
             ));
         }
     }
@@ -1124,9 +1124,9 @@ pub async fn upsert_invoice(
         ));
     }
     for (k, v) in &req.invoice_attributes {
+        // Field names only: attribute keys and values are client text and are never echoed.
         let key = required_text("invoiceAttributes", Some(k), 100)?;
-        let field = format!("invoiceAttributes.{key}");
-        attrs.push((key, text(&field, v, 1000)?));
+        attrs.push((key, text("invoiceAttributes", v, 1000)?));
     }
     let now = Timestamp::now();
     let w = invoices::InvoiceWrite {

@@ -131,8 +131,7 @@ pub async fn create(
     let mut attributes = Vec::new();
     for (k, v) in &req.attributes {
         let k = required_text("attributes", Some(k), 100)?;
-        let field = format!("attributes.{k}");
-        attributes.push((k, text(&field, v, 1000)?));
+        attributes.push((k, text("attributes", v, 1000)?));
     }
     let dealer = dealers::dealer_by_uuid(&app.db, &dealer_uuid)
         .await?

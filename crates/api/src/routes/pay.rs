@@ -4,6 +4,7 @@
 use crate::app::AppState;
 use crate::core::payment_requests::{load, unpayable};
 use crate::error::{ApiError, ApiResult};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +19,7 @@ use store::repo::{dealers, payment_requests};
         (status = 410, body = String, content_type = "text/html", description = "Expired or superseded link")))]
 pub async fn pay_page(
     State(app): State<AppState>,
-    Path(guid): Path<String>,
+    guid: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let not_found = || {
         page(
@@ -27,6 +28,10 @@ pub async fn pay_page(
             "Check the link in your message, or contact the dealership.",
             None,
         )
+    };
+    // Customers get a page, never an API error, whatever the link looks like.
+    let Ok(Path(guid)) = guid else {
+        return Ok(not_found());
     };
     let Ok(guid) = uuid::Uuid::parse_str(&guid) else {
         return Ok(not_found());
