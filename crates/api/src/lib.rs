@@ -20,7 +20,12 @@ pub use error::{ApiError, ApiResult};
 /// The complete application: routes plus middleware (outermost first: request id/log/metrics,
 /// idempotency, error rendering).
 pub fn router(state: AppState) -> axum::Router {
-    openapi::routes()
+    let mut routes = openapi::routes().with_state(state.clone());
+    // The in-process sandbox's 3-D Secure challenge pages.
+    if let Some(sb) = &state.sandbox {
+        routes = routes.merge(processor::http::challenge_router(sb.clone()));
+    }
+    routes
         .fallback(|| async {
             ApiError::generic(
                 axum::http::StatusCode::NOT_FOUND,
@@ -30,15 +35,14 @@ pub fn router(state: AppState) -> axum::Router {
         })
         .layer(from_fn(observe::render_errors))
         .layer(from_fn_with_state(state.clone(), idempotency::idempotency))
-        .layer(from_fn_with_state(state.clone(), observe::observe))
-        .with_state(state)
+        .layer(from_fn_with_state(state, observe::observe))
 }
 
 /// Connects, migrates and builds the shared state.
 pub async fn build(database_url: &str, config: Config) -> anyhow::Result<AppState> {
     let db = store::Db::connect(database_url).await?;
     db.migrate().await?;
-    Ok(Arc::new(App::new(db, config).await?))
+    Ok(Arc::new(App::new(db, database_url, config).await?))
 }
 
 /// Background housekeeping: forget idempotency keys older than their retention.
@@ -69,6 +73,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let housekeeping = spawn_housekeeping(state.clone());
+    let resolver = core::resolver::spawn(state.clone());
     let app = router(state);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -90,5 +95,6 @@ pub async fn serve(
         }
     };
     housekeeping.abort();
+    resolver.abort();
     r
 }

@@ -28,6 +28,7 @@ use utoipa_axum::routes;
     tags(
         (name = "payment requests", description = "Payment requests and the documented read"),
         (name = "payment status", description = "The documented v3 status route"),
+        (name = "card payments", description = "prePayment, confirm, 3-D Secure, refunds, voids, fees"),
         (name = "dealer data", description = "DMS-sync upserts"),
         (name = "admin", description = "Operator API"),
         (name = "customer pages", description = "Pages customers open"),
@@ -71,6 +72,13 @@ fn router_and_spec() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(payment_requests::create_payment_request))
         .routes(routes!(payment_requests::short_link))
         .routes(routes!(status::get_payment_status))
+        .routes(routes!(payments::prepayment))
+        .routes(routes!(payments::confirm))
+        .routes(routes!(payments::complete))
+        .routes(routes!(payments::get_attempt))
+        .routes(routes!(payments::refund))
+        .routes(routes!(payments::void))
+        .routes(routes!(payments::fee_quote))
         .routes(routes!(dealer_data::upsert_dealer))
         .routes(routes!(dealer_data::upsert_department))
         .routes(routes!(dealer_data::upsert_associate))
@@ -86,6 +94,7 @@ fn router_and_spec() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::add_grant))
         .routes(routes!(admin::revoke_grant))
         .routes(routes!(admin::mint_token))
+        .routes(routes!(admin::settle))
         .routes(routes!(pay::pay_page))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))

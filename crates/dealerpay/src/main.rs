@@ -28,6 +28,26 @@ struct DbArgs {
     database: String,
 }
 
+#[derive(clap::Args, Clone)]
+struct ProcessorArgs {
+    /// Use the standalone sandbox processor at this URL instead of the in-process one.
+    #[arg(long, env = "DEALERPAY_PROCESSOR_URL")]
+    processor_url: Option<String>,
+    /// Ledger of the in-process sandbox [default: beside the database].
+    #[arg(long, env = "DEALERPAY_SANDBOX_LEDGER")]
+    sandbox_ledger: Option<String>,
+    /// Latency the in-process sandbox adds to every call, in milliseconds.
+    #[arg(long, env = "DEALERPAY_SANDBOX_LATENCY_MS", default_value_t = 0)]
+    sandbox_latency_ms: u64,
+    /// How long the sandbox's slow test card takes, in milliseconds.
+    #[arg(long, env = "DEALERPAY_SANDBOX_SLOW_MS", default_value_t = 3000)]
+    sandbox_slow_ms: u64,
+    /// Seconds to wait for the processor before an outcome counts as unknown (then the
+    /// attempt stays in flight and the resolver asks the processor).
+    #[arg(long, env = "DEALERPAY_PROCESSOR_TIMEOUT_SECS", default_value_t = 15)]
+    processor_timeout_secs: u64,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (migrates the database first). Stops gracefully on SIGTERM/Ctrl-C.
@@ -43,6 +63,36 @@ enum Command {
         /// Seed the demo data first and print working credentials and curl commands.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        processor: ProcessorArgs,
+    },
+    /// Run the sandbox processor as its own HTTP service (for realistic failure testing);
+    /// point servers at it with --processor-url.
+    SandboxProcessor {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// The sandbox's durable ledger (SQLite file or PostgreSQL URL).
+        #[arg(long, default_value = "./sandbox-ledger.db")]
+        ledger: String,
+        /// Latency added to every call, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// How long the slow test card takes, in milliseconds.
+        #[arg(long, default_value_t = 3000)]
+        slow_ms: u64,
+        /// Base URL of its challenge pages [default: http://<listen>].
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Fault injection: wait this long after recording a charge before answering.
+        #[arg(long, default_value_t = 0)]
+        reply_delay_ms: u64,
+    },
+    /// Compare our records with the processor's ledger; exits 1 on any difference.
+    Reconcile {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        processor: ProcessorArgs,
     },
     /// Seed a demo dealer with an open repair order, invoice, payment request and a partner
     /// credential holding payment.all. Safe to run repeatedly.
@@ -87,13 +137,22 @@ fn init_logging(default: &str) {
         .init();
 }
 
-fn config(public_url: String) -> api::app::Config {
-    api::app::Config {
+fn config(public_url: String, p: Option<&ProcessorArgs>) -> api::app::Config {
+    let mut c = api::app::Config {
         public_url,
         operator_token: std::env::var("DEALERPAY_OPERATOR_TOKEN")
             .ok()
             .filter(|t| t.len() >= 16),
+        ..Default::default()
+    };
+    if let Some(p) = p {
+        c.processor_url = p.processor_url.clone();
+        c.sandbox_ledger = p.sandbox_ledger.clone();
+        c.sandbox_latency = std::time::Duration::from_millis(p.sandbox_latency_ms);
+        c.sandbox_slow_delay = std::time::Duration::from_millis(p.sandbox_slow_ms);
+        c.processor_timeout = std::time::Duration::from_secs(p.processor_timeout_secs.max(1));
     }
+    c
 }
 
 async fn shutdown_signal() {
@@ -124,6 +183,7 @@ async fn main() -> anyhow::Result<()> {
             db,
             public_url,
             demo,
+            processor,
         } => {
             init_logging("info");
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -131,7 +191,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("binding {listen}"))?;
             let addr = listener.local_addr()?;
             let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
-            let state = api::build(&db.database, config(public_url.clone()))
+            let state = api::build(&db.database, config(public_url.clone(), Some(&processor)))
                 .await
                 .context("opening the database")?;
             if demo {
@@ -149,7 +209,7 @@ async fn main() -> anyhow::Result<()> {
             public_url,
         } => {
             init_logging("warn");
-            let state = api::build(&db.database, config(public_url.clone()))
+            let state = api::build(&db.database, config(public_url.clone(), None))
                 .await
                 .context("opening the database")?;
             let seeded = demo::seed(&state).await?;
@@ -162,16 +222,66 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Admin { db, command } => {
             init_logging("warn");
-            let state = api::build(&db.database, config(String::new()))
+            let state = api::build(&db.database, config(String::new(), None))
                 .await
                 .context("opening the database")?;
             let r = admin::run(&state, command).await;
             state.db.close().await;
             r?;
         }
+        Command::SandboxProcessor {
+            listen,
+            ledger,
+            latency_ms,
+            slow_ms,
+            public_url,
+            reply_delay_ms,
+        } => {
+            init_logging("info");
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            let addr = listener.local_addr()?;
+            let cfg = processor::sandbox::SandboxConfig {
+                latency: std::time::Duration::from_millis(latency_ms),
+                slow_delay: std::time::Duration::from_millis(slow_ms),
+                public_url: public_url.unwrap_or_else(|| format!("http://{addr}")),
+                reply_delay: std::time::Duration::from_millis(reply_delay_ms),
+            };
+            let sandbox = std::sync::Arc::new(
+                processor::sandbox::Sandbox::open(&ledger, cfg)
+                    .await
+                    .context("opening the ledger")?,
+            );
+            tracing::info!(%addr, ledger = %ledger, "sandbox processor listening");
+            axum::serve(listener, processor::http::api_router(sandbox))
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+        Command::Reconcile { db, processor } => {
+            init_logging("warn");
+            let state = api::build(&db.database, config(String::new(), Some(&processor)))
+                .await
+                .context("opening the database")?;
+            let report =
+                api::core::reconcile::reconcile(&state.db, state.processor.as_ref()).await?;
+            state.db.close().await;
+            println!(
+                "processor ledger entries: {}\nour transactions: {}\napproved charges matched: {}\napproved refunds/voids matched: {}\nattempts in flight: {}",
+                report.processor_entries, report.our_transactions, report.approved_charges, report.approved_reversals, report.in_flight
+            );
+            if report.differences.is_empty() {
+                println!("reconciled: no differences");
+            } else {
+                for d in &report.differences {
+                    println!("DIFFERENCE: {d}");
+                }
+                std::process::exit(1);
+            }
+        }
         Command::Migrate { db } => {
             init_logging("info");
-            let state = api::build(&db.database, config(String::new()))
+            let state = api::build(&db.database, config(String::new(), None))
                 .await
                 .context("opening the database")?;
             state.db.close().await;

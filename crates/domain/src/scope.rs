@@ -8,15 +8,17 @@ pub enum Scope {
     PayIsland,
     PaymentRequest,
     DealerData,
+    Refund,
 }
 
 impl Scope {
-    pub const EVERY: [Scope; 5] = [
+    pub const EVERY: [Scope; 6] = [
         Scope::All,
         Scope::PrePayment,
         Scope::PayIsland,
         Scope::PaymentRequest,
         Scope::DealerData,
+        Scope::Refund,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -26,6 +28,7 @@ impl Scope {
             Scope::PayIsland => "payment.payisland",
             Scope::PaymentRequest => "payment.paymentrequest",
             Scope::DealerData => "payment.dealerdata",
+            Scope::Refund => "payment.refund",
         }
     }
 

@@ -25,7 +25,10 @@ pub struct Db {
     backend: Backend,
 }
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_foundation.sql")),
+    (2, include_str!("../migrations/0002_card_payments.sql")),
+];
 
 impl Db {
     /// Connects to `url` (`sqlite://path`, a bare file path, or `postgres://…`).

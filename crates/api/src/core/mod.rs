@@ -1,9 +1,14 @@
 //! Business rules behind the routes. Handlers parse and authenticate; these functions
 //! validate, authorize against the stored data, and write in one transaction.
 
+pub mod attempt_views;
 pub mod dealer_data;
 pub mod partners;
 pub mod payment_requests;
+pub mod payments;
+pub mod reconcile;
+pub mod resolver;
+pub mod reversals;
 pub mod status;
 pub mod views;
 

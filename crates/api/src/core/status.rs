@@ -1,8 +1,7 @@
 //! `GET /payment/v3/department/{departmentUuid}/status?invoiceId=…` (seed 003):
 //! the payment attempts of one invoice of one department.
 
-use super::payment_requests::associate_department_uuid;
-use super::views::{self, OrderContext};
+use super::attempt_views::InvoiceView;
 use crate::app::AppState;
 use crate::auth::{no_department_scope, DepartmentRef, Principal, RouteAuth};
 use crate::error::{ApiError, ApiResult};
@@ -71,46 +70,14 @@ pub async fn get(
         return Err(unknown_invoice());
     }
     let rows = attempts::for_invoice(db, invoice.id).await?;
-    let mut payment_attempts = Vec::with_capacity(rows.len());
-    if !rows.is_empty() {
-        let customer = dealers::customer_by_id(db, order.customer_id)
+    let payment_attempts = if rows.is_empty() {
+        vec![]
+    } else {
+        InvoiceView::load(app, invoice)
             .await?
-            .ok_or_else(|| ApiError::internal("order without customer"))?;
-        let owner = match order.associate_id {
-            Some(id) => dealers::associate_by_id(db, id).await?,
-            None => None,
-        };
-        let vehicle = match order.vehicle_id {
-            Some(id) => dealers::vehicle_by_id(db, id).await?,
-            None => None,
-        };
-        let owner_dept = match &owner {
-            Some(a) => associate_department_uuid(db, a, &department).await?,
-            None => None,
-        };
-        let ctx = OrderContext {
-            order: &order,
-            dealer: &dealer,
-            department: &department,
-            customer: &customer,
-            owner: owner.as_ref().map(|a| (a, owner_dept.clone())),
-            vehicle: vehicle.as_ref(),
-            invoice_count: orders::invoice_count(db, order.id).await?,
-        };
-        for a in &rows {
-            let user = match a.associate_id {
-                Some(id) => match dealers::associate_by_id(db, id).await? {
-                    Some(assoc) => {
-                        let dept = associate_department_uuid(db, &assoc, &department).await?;
-                        Some(views::payment_user(&assoc, dept.as_deref()))
-                    }
-                    None => None,
-                },
-                None => None,
-            };
-            payment_attempts.push(views::payment_attempt(a, &invoice, &ctx, user));
-        }
-    }
+            .attempts(app, &rows)
+            .await?
+    };
     Ok(wire::PaymentStatusResponse {
         error: None,
         warnings: vec![],

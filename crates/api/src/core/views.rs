@@ -3,7 +3,10 @@
 
 use super::dealer_data::{CustomerProfile, DealerProfile, OrderProfile, VehicleProfile};
 use domain::{Money, Timestamp};
-use store::repo::{attempts::AttemptRow, dealers, invoices::InvoiceRow, orders::OrderRow};
+use store::repo::{
+    attempts::AttemptRow, dealers, invoices::InvoiceRow, orders::OrderRow,
+    transactions::TransactionRow,
+};
 use wire::*;
 
 fn money(cents: i64) -> Money {
@@ -227,13 +230,20 @@ pub fn attempt_invoice(i: &InvoiceRow) -> PaymentAttemptInvoice {
     }
 }
 
-/// A payment attempt in the v3 status shape. Transactions join in with the card-payment work.
+/// A payment attempt in the v3 status shape, with its transaction (approved) or
+/// transaction incomplete (declined, failed).
 pub fn payment_attempt(
     a: &AttemptRow,
     invoice: &InvoiceRow,
     ctx: &OrderContext,
     user: Option<PaymentUser>,
+    transaction: Option<(i64, TransactionDto)>,
 ) -> PaymentAttemptDto {
+    let (transaction_id, transaction, transaction_incomplete) = match transaction {
+        Some((id, t)) if t.status == TransactionStatus::Approved => (Some(id), Some(t), None),
+        Some((id, t)) => (Some(id), None, Some(t)),
+        None => (None, None, None),
+    };
     PaymentAttemptDto {
         id: a.id,
         uuid: a.uuid.clone(),
@@ -250,11 +260,11 @@ pub fn payment_attempt(
         updated_time_stamp: ts(a.updated_at),
         response_description: a.response_description.clone(),
         response_code: a.response_code.clone(),
-        transaction: None,
-        transaction_incomplete: None,
+        transaction,
+        transaction_incomplete,
         payment_provider: Some(a.payment_provider.clone()),
         payment_mode: PaymentMode::Online,
-        transaction_id: None,
+        transaction_id,
         attempt_number: a.attempt_number,
         currency: a.currency.clone(),
         payment_attempt_attributes: serde_json::from_str(&a.attributes).unwrap_or_default(),
@@ -262,5 +272,229 @@ pub fn payment_attempt(
             .next_action
             .as_deref()
             .and_then(|n| serde_json::from_str(n).ok()),
+    }
+}
+
+/// `transactionType` object of the payment-request transaction list.
+pub fn transaction_type_info(kind: &str) -> TransactionTypeInfo {
+    let (id, description, deposit) = match kind {
+        "REFUND" => (2, "Card refund", -1),
+        "VOID" => (3, "Card void", -1),
+        _ => (1, "Card charge", 1),
+    };
+    TransactionTypeInfo {
+        id,
+        short_code: kind.to_string(),
+        description: Some(description.into()),
+        deposit,
+        fee: 0,
+    }
+}
+
+/// What of a transaction still stands: a charge less its refunds and voids; reversals 0.
+fn standing(t: &TransactionRow) -> Money {
+    if t.transaction_type == "CHARGE" && t.status == "APPROVED" && t.is_voided == 0 {
+        money(t.total_cents - t.reversed_cents)
+    } else {
+        Money::ZERO
+    }
+}
+
+pub fn transaction_summary(t: &TransactionRow) -> TransactionSummary {
+    TransactionSummary {
+        id: t.id,
+        transaction_type: transaction_type_info(&t.transaction_type),
+        description: t.response_reason.clone(),
+        trans_date: ts(t.created_at),
+        trans_amount: money(t.total_cents),
+        account_balance: standing(t),
+        trans_ref_num: t.auth_code.clone(),
+        details: Some(t.status.clone()),
+        category: Some(
+            t.funding
+                .clone()
+                .unwrap_or_else(|| "credit".into())
+                .to_ascii_uppercase(),
+        ),
+        source: Some("ONLINE".into()),
+        is_reconciled: false,
+        is_settled: t.is_settled != 0,
+        reconciled_date: None,
+        settled_date: t.settled_at.map(ts),
+        device_id: None,
+        payment_gateway_trans_id: t.processor_txn_id.clone(),
+        is_voided: t.is_voided != 0,
+        payment_provider: Some(t.processor.clone()),
+        uuid: t.uuid.clone(),
+    }
+}
+
+/// ISO-8583-ish response codes as the integer reason codes of the gateway response shape.
+fn reason_code(code: Option<&str>) -> i64 {
+    match code {
+        Some(c) => c.parse().unwrap_or(match c {
+            "N7" => 78,
+            "N4" => 74,
+            _ => 0,
+        }),
+        None => 0,
+    }
+}
+
+pub fn gateway_response(
+    t: &TransactionRow,
+    attempt_uuid: &str,
+    parent: Option<&TransactionRow>,
+    three_ds: Option<bool>,
+) -> PaymentGatewayResponse {
+    let (code, approved, declined, error) = match t.status.as_str() {
+        "APPROVED" => (1, true, false, false),
+        "DECLINED" => (2, false, true, false),
+        _ => (3, false, false, true),
+    };
+    PaymentGatewayResponse {
+        id: t.id,
+        version: 0,
+        response_code: code,
+        response_reason_code: reason_code(t.response_code.as_deref()),
+        response_reason_text: t.response_reason.clone(),
+        authorization_code: t.auth_code.clone(),
+        avs_response: t.avs_result.clone(),
+        description: t.response_reason.clone(),
+        amount: money(t.total_cents),
+        card_code_response: t.cvv_result.clone(),
+        cardholder_authentication_verification_response: three_ds
+            .map(|ok| if ok { "Y" } else { "N" }.to_string()),
+        card_type: t.card_brand.clone(),
+        pg_trans_id: t.processor_txn_id.clone(),
+        pg_trans_ref_id: parent.and_then(|p| p.processor_txn_id.clone()),
+        is_approved: approved,
+        is_declined: declined,
+        is_error: error,
+        is_review: false,
+        payment_provider_type: Some(t.processor.clone()),
+        uuid: t.uuid.clone(),
+        payment_attempt_uuid: Some(attempt_uuid.to_string()),
+    }
+}
+
+pub fn tender_data(t: &TransactionRow) -> Option<TenderData> {
+    let brand = t.card_brand.clone()?;
+    let last4 = t.card_last4.clone()?;
+    let sub_id = match brand.as_str() {
+        "VISA" => 1,
+        "MASTERCARD" => 2,
+        "AMEX" => 3,
+        "DISCOVER" => 4,
+        _ => 5,
+    };
+    let debit = t.funding.as_deref() == Some("debit");
+    Some(TenderData {
+        id: t.id,
+        data: Some(format!("{brand} ending {last4}")),
+        hash: t.card_hash.clone(),
+        tender_sub_type: TenderSubType {
+            id: sub_id,
+            sub_tender_name: brand,
+            tender_type: TenderTypeInfo {
+                id: if debit { 2 } else { 1 },
+                version: 0,
+                tender_name: if debit { "DEBIT" } else { "CREDIT" }.into(),
+                available_on_mobile: true,
+            },
+            valid: true,
+        },
+    })
+}
+
+/// An associate in the roOwner/cashier shape; needs their department.
+pub fn associate(
+    a: &dealers::AssociateRow,
+    dept: &dealers::DepartmentRow,
+    dealer: &dealers::DealerRow,
+) -> Associate {
+    let p: super::dealer_data::AssociateProfile =
+        serde_json::from_str(&a.profile).unwrap_or_default();
+    let dp: super::dealer_data::DepartmentProfile =
+        serde_json::from_str(&dept.profile).unwrap_or_default();
+    Associate {
+        id: a.id,
+        uuid: a.uuid.clone(),
+        user_uuid: a.user_uuid.clone(),
+        first_name: Some(a.first_name.clone()),
+        last_name: Some(a.last_name.clone()),
+        user_name: p.user_name,
+        cell_phone: p.cell_phone,
+        text_number: p.text_number,
+        is_text_number_verified: p.is_text_number_verified,
+        email_address: p.email_address,
+        nickname: p.nickname,
+        associate_dms_id: p.associate_dms_id,
+        image_url: p.image_url,
+        is_valid: true,
+        bio: p.bio,
+        user_invite_status: None,
+        default_thread_owner_user_uuid: None,
+        out_of_office: false,
+        out_of_office_start_date: None,
+        sso_feature_enabled: false,
+        is_dealer_mapped_to_sso_partner: false,
+        is_sso_partner_mapped: false,
+        department: AssociateDepartment {
+            id: dept.id,
+            name: dept.name.clone(),
+            uuid: dept.uuid.clone(),
+            calendar_uuid: dp.calendar_uuid,
+            broker_number: dp.broker_number,
+            communication_group: dp.communication_group,
+            dealer: DepartmentDealer {
+                id: dealer.id,
+                name: dealer.name.clone(),
+                uuid: dealer.uuid.clone(),
+                is_valid: true,
+            },
+        },
+        role: AssociateRole {
+            role_name: p.role_name.unwrap_or_else(|| "Associate".into()),
+            role_acronym: p.role_acronym,
+        },
+    }
+}
+
+pub fn transaction_invoice(
+    i: &InvoiceRow,
+    ctx: &OrderContext,
+    attributes: &serde_json::Map<String, serde_json::Value>,
+    declines: i64,
+    user: Option<PaymentUser>,
+) -> TransactionInvoice {
+    TransactionInvoice {
+        id: i.id,
+        guid: i.guid.clone(),
+        invoice_status: i.status().to_string(),
+        amount: money(i.amount_cents),
+        invoice_date: ts(i.invoice_date),
+        description: i.description.clone(),
+        refunded_amount: money(i.refunded_cents),
+        paid_date: i.paid_at.map(ts),
+        file_name: i.file_name.clone(),
+        reminder_mileage: i.reminder_mileage,
+        reminder_date: i.reminder_date.map(ts),
+        signature_file_name: None,
+        payment_declines: Some(declines.to_string()),
+        invoice_attributes: attributes.clone(),
+        payment_dealer: PaymentDealerRef {
+            dealer_uuid: ctx.dealer.uuid.clone(),
+        },
+        payment_dealer_order: PaymentDealerOrderRef {
+            order_number: ctx.order.order_number.clone(),
+            order_type: Some(ctx.order.order_type.clone()),
+            department_uuid: ctx.department.uuid.clone(),
+            dealer_order_uuid: ctx.order.uuid.clone(),
+        },
+        payment_customer: PaymentCustomerRef {
+            customer_uuid: ctx.customer.uuid.clone(),
+        },
+        payment_user: user,
     }
 }

@@ -157,3 +157,36 @@ pub async fn mint_token(
         )),
     ))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SettlementRequest {
+    /// Settle approved charges created before this instant (default: now).
+    pub before: Option<domain::Timestamp>,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SettlementResult {
+    pub settled: u64,
+}
+
+v1_ok!(SettlementResponse, settlement: SettlementResult);
+
+/// Close the settlement batch now: charges created before `before` become settled and can
+/// no longer be voided. Runs by itself every minute for charges older than the configured
+/// settlement delay (24 h by default).
+#[utoipa::path(post, path = "/payment/admin/v1/settlement", tag = "admin",
+    request_body = SettlementRequest,
+    responses((status = 200, body = SettlementResponse), (status = 401, body = V1ErrorEnvelope)),
+    security(("operatorToken" = [])))]
+pub async fn settle(
+    State(app): State<AppState>,
+    _: Operator,
+    JsonBody(req): JsonBody<SettlementRequest>,
+) -> ApiResult<Json<SettlementResponse>> {
+    let now = domain::Timestamp::now();
+    let before = req.before.unwrap_or(now).millis() + 1;
+    let settled = store::repo::transactions::settle_before(&app.db, before, now.millis()).await?;
+    Ok(Json(SettlementResponse::new(SettlementResult { settled })))
+}

@@ -5,6 +5,7 @@ pub mod dealer_data;
 pub mod ops;
 pub mod pay;
 pub mod payment_requests;
+pub mod payments;
 pub mod status;
 
 /// Declares `{errors, warnings, <field>}` success envelopes for our own v1 routes.

@@ -74,14 +74,21 @@ pub async fn fresh_database() -> (String, Option<TempDir>) {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with the configuration adjusted by `tune` (timeouts, sandbox latency…).
+    pub async fn spawn_with(tune: impl FnOnce(&mut api::app::Config)) -> TestApp {
         let (url, dir) = fresh_database().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let config = api::app::Config {
+        let mut config = api::app::Config {
             public_url: base.clone(),
             operator_token: Some(OPERATOR.into()),
+            ..Default::default()
         };
+        tune(&mut config);
         let state = api::build(&url, config).await.expect("app builds");
         tokio::spawn(api::serve(listener, state.clone(), std::future::pending()));
         let client = Client::builder()

@@ -156,6 +156,18 @@ pub async fn by_guid_locked(db: &Db, tx: &mut Tx, guid: &str) -> Result<Option<I
         .await?)
 }
 
+/// Reads the invoice inside a write transaction, locking it on PostgreSQL.
+pub async fn by_id_locked(db: &Db, tx: &mut Tx, id: i64) -> Result<Option<InvoiceRow>> {
+    let sql = format!(
+        "SELECT {INVOICE_COLS} FROM invoices WHERE id = $1{}",
+        db.for_update()
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<InvoiceRow>> {
     let sql = format!("SELECT {INVOICE_COLS} FROM invoices WHERE id = $1");
     Ok(sqlx::query_as(&sql)

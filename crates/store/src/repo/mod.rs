@@ -6,3 +6,4 @@ pub mod keys;
 pub mod orders;
 pub mod partners;
 pub mod payment_requests;
+pub mod transactions;

@@ -1,0 +1,364 @@
+//! The sandbox over HTTP: the routes `dealerpay sandbox-processor` serves, the client the
+//! server uses with `--processor-url`, and the 3-D Secure challenge pages (also mounted on
+//! the main server when the sandbox runs in-process).
+
+use crate::sandbox::Sandbox;
+use crate::*;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::Arc;
+use std::time::Duration;
+
+type Shared = Arc<Sandbox>;
+
+fn error_response(e: ProcessorError) -> Response {
+    let status = match e {
+        ProcessorError::NotFound => StatusCode::NOT_FOUND,
+        ProcessorError::Rejected(_) => StatusCode::CONFLICT,
+        ProcessorError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ProcessorError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (status, Json(serde_json::json!({ "error": e.to_string() }))).into_response()
+}
+
+fn reply<T: serde::Serialize>(r: Result<T, ProcessorError>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error_response(e),
+    }
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VoidBody {
+    key: String,
+    charge_key: String,
+}
+
+/// The processor API of the standalone sandbox.
+pub fn api_router(sandbox: Shared) -> Router {
+    Router::new()
+        .route(
+            "/sandbox/v1/charges",
+            post(
+                |State(s): State<Shared>, Json(r): Json<ChargeRequest>| async move {
+                    reply(s.charge(r).await)
+                },
+            ),
+        )
+        .route(
+            "/sandbox/v1/charges/{key}",
+            get(
+                |State(s): State<Shared>, Path(k): Path<String>| async move {
+                    match s.lookup(&k).await {
+                        Ok(Some(o)) => Json(o).into_response(),
+                        Ok(None) => error_response(ProcessorError::NotFound),
+                        Err(e) => error_response(e),
+                    }
+                },
+            ),
+        )
+        .route(
+            "/sandbox/v1/charges/{key}/resolve",
+            post(
+                |State(s): State<Shared>, Path(k): Path<String>| async move {
+                    match s.resolve(&k).await {
+                        Ok(o) => Json(o).into_response(),
+                        Err(e) => error_response(e),
+                    }
+                },
+            ),
+        )
+        .route(
+            "/sandbox/v1/charges/{key}/complete",
+            post(
+                |State(s): State<Shared>, Path(k): Path<String>| async move {
+                    reply(s.complete(&k).await)
+                },
+            ),
+        )
+        .route(
+            "/sandbox/v1/refunds",
+            post(
+                |State(s): State<Shared>, Json(r): Json<RefundRequest>| async move {
+                    reply(s.refund(r).await)
+                },
+            ),
+        )
+        .route(
+            "/sandbox/v1/voids",
+            post(
+                |State(s): State<Shared>, Json(b): Json<VoidBody>| async move {
+                    reply(s.void(&b.key, &b.charge_key).await)
+                },
+            ),
+        )
+        .route(
+            "/sandbox/v1/ledger",
+            get(|State(s): State<Shared>| async move { reply(s.ledger().await) }),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(sandbox.clone())
+        .merge(challenge_router(sandbox))
+}
+
+/// The 3-D Secure challenge page the customer passes or fails.
+pub fn challenge_router(sandbox: Shared) -> Router {
+    Router::new()
+        .route(
+            "/sandbox/challenge/{id}",
+            get(challenge_page).post(answer_challenge),
+        )
+        .with_state(sandbox)
+}
+
+const PAGE_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action *; frame-ancestors 'none'";
+
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn shell(title: &str, inner: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#111}}\
+         button{{font-size:1rem;padding:.75rem 1rem;margin:.25rem .5rem .25rem 0;border-radius:.4rem;border:1px solid #333}}\
+         .pass{{background:#0b6b2f;color:#fff}}.fail{{background:#fff;color:#8a1010}}</style></head><body><main>{inner}</main></body></html>"
+    )
+}
+
+fn valid_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+async fn challenge_page(State(s): State<Shared>, Path(id): Path<String>) -> Response {
+    if !valid_id(&id) {
+        return html(
+            StatusCode::NOT_FOUND,
+            shell("Not found", "<h1>Unknown authentication request</h1>"),
+        );
+    }
+    match s.challenge_pending(&id).await {
+        Ok(Some(true)) => html(
+            StatusCode::OK,
+            shell(
+                "Verify your payment",
+                &format!(
+                    "<h1>Verify your payment</h1><p>Sandbox bank: confirm this card payment.</p>\
+                     <form method=\"post\" action=\"/sandbox/challenge/{id}\">\
+                     <button class=\"pass\" name=\"result\" value=\"pass\" type=\"submit\">Complete authentication</button>\
+                     <button class=\"fail\" name=\"result\" value=\"fail\" type=\"submit\">Fail authentication</button></form>"
+                ),
+            ),
+        ),
+        Ok(Some(false)) => html(StatusCode::OK, shell("Done", "<h1>This verification is finished.</h1>")),
+        Ok(None) => html(StatusCode::NOT_FOUND, shell("Not found", "<h1>Unknown authentication request</h1>")),
+        Err(_) => html(StatusCode::SERVICE_UNAVAILABLE, shell("Unavailable", "<h1>Please try again.</h1>")),
+    }
+}
+
+async fn answer_challenge(
+    State(s): State<Shared>,
+    Path(id): Path<String>,
+    body: String,
+) -> Response {
+    if !valid_id(&id) {
+        return html(
+            StatusCode::NOT_FOUND,
+            shell("Not found", "<h1>Unknown authentication request</h1>"),
+        );
+    }
+    let pass = match body.split('&').find_map(|kv| kv.strip_prefix("result=")) {
+        Some("pass") => true,
+        Some("fail") => false,
+        _ => {
+            return html(
+                StatusCode::BAD_REQUEST,
+                shell("Choose", "<h1>Choose complete or fail.</h1>"),
+            )
+        }
+    };
+    match s.answer_challenge(&id, pass).await {
+        Ok(Some(url)) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            Redirect::to(&format!(
+                "{url}{sep}threeDS={}",
+                if pass { "passed" } else { "failed" }
+            ))
+            .into_response()
+        }
+        Ok(None) => html(
+            StatusCode::OK,
+            shell(
+                "Done",
+                "<h1>Verification recorded.</h1><p>You can close this page.</p>",
+            ),
+        ),
+        Err(ProcessorError::NotFound) => html(
+            StatusCode::NOT_FOUND,
+            shell("Not found", "<h1>Unknown authentication request</h1>"),
+        ),
+        Err(_) => html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            shell("Unavailable", "<h1>Please try again.</h1>"),
+        ),
+    }
+}
+
+/// A processor reached over HTTP (the standalone sandbox).
+pub struct HttpProcessor {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl HttpProcessor {
+    pub fn new(base: &str, timeout: Duration) -> HttpProcessor {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .pool_max_idle_per_host(256)
+            .tcp_nodelay(true)
+            .build()
+            .expect("HTTP client builds");
+        HttpProcessor {
+            base: base.trim_end_matches('/').to_string(),
+            client,
+        }
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<T, ProcessorError> {
+        let resp = rb.send().await.map_err(|e| {
+            if e.is_timeout() {
+                ProcessorError::Timeout
+            } else {
+                ProcessorError::Unavailable(format!("sandbox unreachable: {}", without_url(&e)))
+            }
+        })?;
+        let status = resp.status();
+        if status.is_success() {
+            return resp.json().await.map_err(|e| {
+                if e.is_timeout() {
+                    ProcessorError::Timeout
+                } else {
+                    ProcessorError::Unavailable(format!("bad sandbox answer: {}", without_url(&e)))
+                }
+            });
+        }
+        let msg = resp.text().await.unwrap_or_default();
+        Err(match status {
+            StatusCode::NOT_FOUND => ProcessorError::NotFound,
+            StatusCode::CONFLICT | StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+                ProcessorError::Rejected(msg.chars().take(200).collect())
+            }
+            StatusCode::GATEWAY_TIMEOUT => ProcessorError::Timeout,
+            s => ProcessorError::Unavailable(format!("sandbox answered {s}")),
+        })
+    }
+}
+
+/// reqwest errors print the URL; ours carry no secrets, but keep messages short and stable.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(u) = e.url() {
+        s = s.replace(u.as_str(), "<sandbox>");
+    }
+    s
+}
+
+impl Processor for HttpProcessor {
+    fn name(&self) -> &'static str {
+        "SANDBOX"
+    }
+    fn funding(&self, card: &domain::card::CardNumber) -> Funding {
+        crate::sandbox::funding_of(card)
+    }
+    fn charge(&self, req: ChargeRequest) -> BoxFut<'_, Result<ChargeOutcome, ProcessorError>> {
+        Box::pin(async move {
+            self.call(
+                self.client
+                    .post(format!("{}/sandbox/v1/charges", self.base))
+                    .json(&req),
+            )
+            .await
+        })
+    }
+    fn complete(&self, key: String) -> BoxFut<'_, Result<ChargeOutcome, ProcessorError>> {
+        Box::pin(async move {
+            self.call(
+                self.client
+                    .post(format!("{}/sandbox/v1/charges/{key}/complete", self.base)),
+            )
+            .await
+        })
+    }
+    fn lookup(&self, key: String) -> BoxFut<'_, Result<Option<ChargeOutcome>, ProcessorError>> {
+        Box::pin(async move {
+            match self
+                .call(
+                    self.client
+                        .get(format!("{}/sandbox/v1/charges/{key}", self.base)),
+                )
+                .await
+            {
+                Ok(o) => Ok(Some(o)),
+                Err(ProcessorError::NotFound) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+    fn resolve(&self, key: String) -> BoxFut<'_, Result<Option<ChargeOutcome>, ProcessorError>> {
+        Box::pin(async move {
+            self.call(
+                self.client
+                    .post(format!("{}/sandbox/v1/charges/{key}/resolve", self.base)),
+            )
+            .await
+        })
+    }
+    fn refund(&self, req: RefundRequest) -> BoxFut<'_, Result<RefundOutcome, ProcessorError>> {
+        Box::pin(async move {
+            self.call(
+                self.client
+                    .post(format!("{}/sandbox/v1/refunds", self.base))
+                    .json(&req),
+            )
+            .await
+        })
+    }
+    fn void(
+        &self,
+        key: String,
+        charge_key: String,
+    ) -> BoxFut<'_, Result<RefundOutcome, ProcessorError>> {
+        Box::pin(async move {
+            let body = VoidBody { key, charge_key };
+            self.call(
+                self.client
+                    .post(format!("{}/sandbox/v1/voids", self.base))
+                    .json(&body),
+            )
+            .await
+        })
+    }
+    fn ledger(&self) -> BoxFut<'_, Result<Vec<LedgerEntry>, ProcessorError>> {
+        Box::pin(async move {
+            self.call(self.client.get(format!("{}/sandbox/v1/ledger", self.base)))
+                .await
+        })
+    }
+}

@@ -1,0 +1,699 @@
+//! The sandbox processor: deterministic test cards, configurable latency, idempotency by
+//! key, 3-D Secure challenges, and its own durable ledger (a database of its own, written
+//! in transactions independent of ours) so reconciliation can prove every approved charge
+//! is recorded exactly once.
+
+use crate::*;
+use domain::card::CardNumber;
+use domain::fees::CardBrand;
+use rand::Rng;
+use sqlx::FromRow;
+use std::time::Duration;
+use store::Db;
+
+/// Test cards and what the sandbox does with them.
+pub mod cards {
+    pub const VISA: &str = "4242424242424242";
+    pub const MASTERCARD: &str = "5555555555554444";
+    pub const AMEX: &str = "378282246310005";
+    pub const DISCOVER: &str = "6011111111111117";
+    pub const VISA_DEBIT: &str = "4000056655665556";
+    pub const DECLINE: &str = "4000000000000002";
+    pub const INSUFFICIENT_FUNDS: &str = "4000000000009995";
+    pub const EXPIRED: &str = "4000000000000069";
+    pub const INCORRECT_CVC: &str = "4000000000000127";
+    pub const PROCESSING_ERROR: &str = "4000000000000119";
+    pub const THREE_DS: &str = "4000000000003220";
+    /// Approved after the configured slow delay.
+    pub const SLOW: &str = "4000000000006975";
+    /// ZIP that fails address verification where the dealer enforces ZIP.
+    pub const AVS_FAIL_ZIP: &str = "00000";
+}
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Added to every call, like a network round trip to a real processor.
+    pub latency: Duration,
+    /// Extra time the slow test card takes.
+    pub slow_delay: Duration,
+    /// Base URL at which the challenge pages are reachable (`…/sandbox/challenge/{id}`).
+    pub public_url: String,
+    /// Delay after a charge is recorded in the ledger and before the answer is sent (fault
+    /// injection: the window in which a caller can die after the processor approved).
+    pub reply_delay: Duration,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            latency: Duration::ZERO,
+            slow_delay: Duration::from_secs(3),
+            public_url: String::new(),
+            reply_delay: Duration::ZERO,
+        }
+    }
+}
+
+pub struct Sandbox {
+    db: Db,
+    cfg: SandboxConfig,
+}
+
+#[derive(Debug, Clone, FromRow)]
+struct Row {
+    key: String,
+    kind: String,
+    charge_key: Option<String>,
+    amount_cents: i64,
+    status: String,
+    response_code: String,
+    reason: String,
+    auth_code: Option<String>,
+    avs_result: Option<String>,
+    cvv_result: Option<String>,
+    brand: Option<String>,
+    last4: String,
+    funding: String,
+    processor_id: String,
+    challenge_id: Option<String>,
+    challenge_state: Option<String>,
+    voided: i64,
+}
+
+const COLS: &str =
+    "key, kind, charge_key, amount_cents, status, response_code, reason, auth_code, avs_result, \
+    cvv_result, brand, last4, funding, processor_id, challenge_id, challenge_state, voided";
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sandbox_ledger (
+    key TEXT PRIMARY KEY, kind TEXT NOT NULL, charge_key TEXT, amount_cents BIGINT NOT NULL,
+    status TEXT NOT NULL, response_code TEXT NOT NULL, reason TEXT NOT NULL, auth_code TEXT,
+    avs_result TEXT, cvv_result TEXT, brand TEXT, last4 TEXT NOT NULL, funding TEXT NOT NULL,
+    processor_id TEXT NOT NULL, challenge_id TEXT UNIQUE, challenge_state TEXT, return_url TEXT,
+    refunded_cents BIGINT NOT NULL DEFAULT 0 CHECK (refunded_cents >= 0 AND refunded_cents <= amount_cents),
+    voided BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL)";
+
+/// The sandbox's decision for a charge, before it is recorded.
+struct Decision {
+    status: ChargeStatus,
+    code: &'static str,
+    reason: &'static str,
+    avs: Option<&'static str>,
+    cvv: Option<&'static str>,
+    funding: Funding,
+    slow: bool,
+}
+
+fn brand_name(b: Option<CardBrand>) -> Option<String> {
+    b.map(|b| match b {
+        CardBrand::Visa => "VISA",
+        CardBrand::Mastercard => "MASTERCARD",
+        CardBrand::Amex => "AMEX",
+        CardBrand::Discover => "DISCOVER",
+    })
+    .map(str::to_string)
+}
+
+fn decide(req: &ChargeRequest, now: (i32, u32)) -> Decision {
+    let c = &req.card;
+    let n = c.number.expose();
+    let d = |status, code, reason| Decision {
+        status,
+        code,
+        reason,
+        avs: Some("Y"),
+        cvv: Some("M"),
+        funding: Funding::Credit,
+        slow: false,
+    };
+    let (year, month) = now;
+    if c.exp_month == 0
+        || c.exp_month > 12
+        || (c.exp_year as i32, c.exp_month) < (year, month)
+        || n == cards::EXPIRED
+    {
+        return d(ChargeStatus::Declined, "54", "expired_card");
+    }
+    if n == cards::INCORRECT_CVC || (req.enforce_cvv && c.cvv.is_none()) {
+        return Decision {
+            cvv: Some("N"),
+            ..d(ChargeStatus::Declined, "N7", "incorrect_cvc")
+        };
+    }
+    let zip = c.zip.as_deref().map(str::trim).unwrap_or("");
+    if req.enforce_zip && (zip.is_empty() || zip == cards::AVS_FAIL_ZIP) {
+        return Decision {
+            avs: Some("N"),
+            ..d(ChargeStatus::Declined, "N4", "avs_failure")
+        };
+    }
+    match n {
+        cards::DECLINE => d(ChargeStatus::Declined, "05", "generic_decline"),
+        cards::INSUFFICIENT_FUNDS => d(ChargeStatus::Declined, "51", "insufficient_funds"),
+        cards::PROCESSING_ERROR => d(ChargeStatus::Error, "96", "processing_error"),
+        cards::THREE_DS => d(
+            ChargeStatus::RequiresAction,
+            "00",
+            "authentication_required",
+        ),
+        cards::VISA_DEBIT => Decision {
+            funding: Funding::Debit,
+            ..d(ChargeStatus::Approved, "00", "approved")
+        },
+        cards::SLOW => Decision {
+            slow: true,
+            ..d(ChargeStatus::Approved, "00", "approved")
+        },
+        _ => d(ChargeStatus::Approved, "00", "approved"),
+    }
+}
+
+fn random_code(len: usize) -> String {
+    const A: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+    let mut r = rand::thread_rng();
+    (0..len)
+        .map(|_| A[r.gen_range(0..A.len())] as char)
+        .collect()
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ProcessorError {
+    ProcessorError::Unavailable(format!("sandbox ledger: {e}"))
+}
+
+impl Sandbox {
+    /// Opens (and creates) the ledger at `ledger_url` (SQLite path or PostgreSQL URL).
+    pub async fn open(ledger_url: &str, cfg: SandboxConfig) -> Result<Sandbox, store::StoreError> {
+        let db = Db::connect(ledger_url).await?;
+        sqlx::raw_sql(SCHEMA).execute(db.write()).await?;
+        Ok(Sandbox { db, cfg })
+    }
+
+    pub fn config(&self) -> &SandboxConfig {
+        &self.cfg
+    }
+
+    async fn row(&self, key: &str) -> Result<Option<Row>, ProcessorError> {
+        let sql = format!("SELECT {COLS} FROM sandbox_ledger WHERE key = $1");
+        sqlx::query_as(&sql)
+            .bind(key)
+            .fetch_optional(self.db.write())
+            .await
+            .map_err(unavailable)
+    }
+
+    fn outcome(&self, r: &Row) -> ChargeOutcome {
+        let status = match r.status.as_str() {
+            "approved" => ChargeStatus::Approved,
+            "declined" => ChargeStatus::Declined,
+            "requires_action" => ChargeStatus::RequiresAction,
+            // A key given up on before the processor saw it: never charged.
+            "abandoned" => ChargeStatus::Declined,
+            _ => ChargeStatus::Error,
+        };
+        ChargeOutcome {
+            key: r.key.clone(),
+            status,
+            processor_id: r.processor_id.clone(),
+            amount_cents: r.amount_cents,
+            response_code: r.response_code.clone(),
+            reason: r.reason.clone(),
+            auth_code: r.auth_code.clone(),
+            avs_result: r.avs_result.clone(),
+            cvv_result: r.cvv_result.clone(),
+            brand: r.brand.clone(),
+            last4: r.last4.clone(),
+            funding: if r.funding == "debit" {
+                Funding::Debit
+            } else {
+                Funding::Credit
+            },
+            challenge_url: match (status, &r.challenge_id) {
+                (ChargeStatus::RequiresAction, Some(id)) => Some(format!(
+                    "{}/sandbox/challenge/{id}",
+                    self.cfg.public_url.trim_end_matches('/')
+                )),
+                _ => None,
+            },
+        }
+    }
+
+    async fn think(&self) {
+        if !self.cfg.latency.is_zero() {
+            tokio::time::sleep(self.cfg.latency).await;
+        }
+    }
+
+    pub async fn charge(&self, req: ChargeRequest) -> Result<ChargeOutcome, ProcessorError> {
+        self.think().await;
+        if req.amount_cents <= 0 {
+            return Err(ProcessorError::Rejected("amount must be positive".into()));
+        }
+        let now = time_now();
+        let dec = decide(&req, now);
+        if dec.slow {
+            tokio::time::sleep(self.cfg.slow_delay).await;
+        }
+        let approved = dec.status == ChargeStatus::Approved;
+        let status = match dec.status {
+            ChargeStatus::Approved => "approved",
+            ChargeStatus::Declined => "declined",
+            ChargeStatus::Error => "error",
+            ChargeStatus::RequiresAction => "requires_action",
+        };
+        let challenge = (dec.status == ChargeStatus::RequiresAction)
+            .then(|| uuid::Uuid::new_v4().simple().to_string());
+        let sql = "INSERT INTO sandbox_ledger (key, kind, charge_key, amount_cents, status, response_code, reason, \
+            auth_code, avs_result, cvv_result, brand, last4, funding, processor_id, challenge_id, challenge_state, \
+            return_url, created_at) VALUES ($1, 'charge', NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+            ON CONFLICT (key) DO NOTHING";
+        sqlx::query(sql)
+            .bind(&req.key)
+            .bind(req.amount_cents)
+            .bind(status)
+            .bind(dec.code)
+            .bind(dec.reason)
+            .bind(approved.then(|| random_code(6)))
+            .bind(dec.avs)
+            .bind(dec.cvv)
+            .bind(brand_name(req.card.number.brand()))
+            .bind(req.card.number.last4())
+            .bind(if dec.funding == Funding::Debit {
+                "debit"
+            } else {
+                "credit"
+            })
+            .bind(format!("ch_{}", uuid::Uuid::new_v4().simple()))
+            .bind(&challenge)
+            .bind(challenge.as_ref().map(|_| "pending"))
+            .bind(&req.return_url)
+            .bind(domain::Timestamp::now().millis())
+            .execute(self.db.write())
+            .await
+            .map_err(unavailable)?;
+        let row = self
+            .row(&req.key)
+            .await?
+            .ok_or_else(|| unavailable("charge vanished"))?;
+        if row.status == "abandoned" {
+            return Ok(self.outcome(&row));
+        }
+        if !self.cfg.reply_delay.is_zero() {
+            tokio::time::sleep(self.cfg.reply_delay).await;
+        }
+        // A key names one charge: the same key with another amount or card is a client bug.
+        if row.kind != "charge"
+            || row.amount_cents != req.amount_cents
+            || row.last4 != req.card.number.last4()
+        {
+            return Err(ProcessorError::Rejected(
+                "idempotency key reused for a different charge".into(),
+            ));
+        }
+        Ok(self.outcome(&row))
+    }
+
+    pub async fn complete(&self, key: &str) -> Result<ChargeOutcome, ProcessorError> {
+        self.think().await;
+        let row = self.row(key).await?.ok_or(ProcessorError::NotFound)?;
+        if row.status == "requires_action" {
+            let (status, code, reason, auth) = match row.challenge_state.as_deref() {
+                Some("passed") => ("approved", "00", "approved", Some(random_code(6))),
+                Some("failed") => ("declined", "05", "authentication_failed", None),
+                _ => return Ok(self.outcome(&row)),
+            };
+            sqlx::query(
+                "UPDATE sandbox_ledger SET status = $1, response_code = $2, reason = $3, auth_code = $4 \
+                 WHERE key = $5 AND status = 'requires_action'",
+            )
+            .bind(status)
+            .bind(code)
+            .bind(reason)
+            .bind(auth)
+            .bind(key)
+            .execute(self.db.write())
+            .await
+            .map_err(unavailable)?;
+            let row = self.row(key).await?.ok_or(ProcessorError::NotFound)?;
+            return Ok(self.outcome(&row));
+        }
+        Ok(self.outcome(&row))
+    }
+
+    pub async fn resolve(&self, key: &str) -> Result<Option<ChargeOutcome>, ProcessorError> {
+        self.think().await;
+        let inserted = sqlx::query(
+            "INSERT INTO sandbox_ledger (key, kind, amount_cents, status, response_code, reason, last4, funding, \
+             processor_id, created_at) VALUES ($1, 'charge', 0, 'abandoned', '05', 'abandoned', '', 'credit', $2, $3) \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(format!("ch_{}", uuid::Uuid::new_v4().simple()))
+        .bind(domain::Timestamp::now().millis())
+        .execute(self.db.write())
+        .await
+        .map_err(unavailable)?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let row = self.row(key).await?.ok_or(ProcessorError::NotFound)?;
+        Ok((row.kind == "charge" && row.status != "abandoned").then(|| self.outcome(&row)))
+    }
+
+    pub async fn lookup(&self, key: &str) -> Result<Option<ChargeOutcome>, ProcessorError> {
+        self.think().await;
+        Ok(self
+            .row(key)
+            .await?
+            .filter(|r| r.kind == "charge")
+            .map(|r| self.outcome(&r)))
+    }
+
+    /// Records a refund or void against a charge in one ledger transaction.
+    async fn reverse(
+        &self,
+        kind: &str,
+        key: &str,
+        charge_key: &str,
+        amount: Option<i64>,
+    ) -> Result<RefundOutcome, ProcessorError> {
+        self.think().await;
+        if let Some(existing) = self.row(key).await? {
+            if existing.kind != kind || existing.charge_key.as_deref() != Some(charge_key) {
+                return Err(ProcessorError::Rejected(
+                    "idempotency key reused for a different request".into(),
+                ));
+            }
+            return Ok(reversal(&existing));
+        }
+        let charge = self
+            .row(charge_key)
+            .await?
+            .filter(|r| r.kind == "charge")
+            .ok_or(ProcessorError::NotFound)?;
+        let amount = amount.unwrap_or(charge.amount_cents);
+        let mut tx = self.db.begin().await.map_err(unavailable)?;
+        let ok = if charge.status != "approved" || charge.voided != 0 || amount <= 0 {
+            false
+        } else if kind == "void" {
+            sqlx::query("UPDATE sandbox_ledger SET voided = 1 WHERE key = $1 AND voided = 0 AND refunded_cents = 0")
+                .bind(charge_key)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?
+                .rows_affected()
+                == 1
+        } else {
+            sqlx::query(
+                "UPDATE sandbox_ledger SET refunded_cents = refunded_cents + $1 \
+                 WHERE key = $2 AND voided = 0 AND refunded_cents + $1 <= amount_cents",
+            )
+            .bind(amount)
+            .bind(charge_key)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?
+            .rows_affected()
+                == 1
+        };
+        let (status, reason) = if ok {
+            ("approved", "approved")
+        } else if kind == "void" {
+            ("declined", "charge_not_voidable")
+        } else {
+            ("declined", "amount_exceeds_refundable")
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO sandbox_ledger (key, kind, charge_key, amount_cents, status, response_code, reason, brand, \
+             last4, funding, processor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(kind)
+        .bind(charge_key)
+        .bind(amount)
+        .bind(status)
+        .bind(if ok { "00" } else { "12" })
+        .bind(reason)
+        .bind(&charge.brand)
+        .bind(&charge.last4)
+        .bind(&charge.funding)
+        .bind(format!("{}_{}", if kind == "void" { "vd" } else { "re" }, uuid::Uuid::new_v4().simple()))
+        .bind(domain::Timestamp::now().millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?
+        .rows_affected();
+        if inserted == 0 {
+            // A concurrent call with the same key won; its outcome stands.
+            tx.rollback().await.map_err(unavailable)?;
+        } else {
+            tx.commit().await.map_err(unavailable)?;
+        }
+        let row = self
+            .row(key)
+            .await?
+            .ok_or_else(|| unavailable("reversal vanished"))?;
+        Ok(reversal(&row))
+    }
+
+    pub async fn refund(&self, req: RefundRequest) -> Result<RefundOutcome, ProcessorError> {
+        self.reverse("refund", &req.key, &req.charge_key, Some(req.amount_cents))
+            .await
+    }
+
+    pub async fn void(&self, key: &str, charge_key: &str) -> Result<RefundOutcome, ProcessorError> {
+        self.reverse("void", key, charge_key, None).await
+    }
+
+    pub async fn ledger(&self) -> Result<Vec<LedgerEntry>, ProcessorError> {
+        let rows: Vec<(String, String, Option<String>, String, i64)> =
+            sqlx::query_as("SELECT key, kind, charge_key, status, amount_cents FROM sandbox_ledger ORDER BY created_at, key")
+                .fetch_all(self.db.read())
+                .await
+                .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(key, kind, charge_key, status, amount_cents)| LedgerEntry {
+                    key,
+                    kind,
+                    charge_key,
+                    status,
+                    amount_cents,
+                },
+            )
+            .collect())
+    }
+
+    /// Records the customer's answer to a challenge; returns where to send them next.
+    pub async fn answer_challenge(
+        &self,
+        challenge_id: &str,
+        pass: bool,
+    ) -> Result<Option<String>, ProcessorError> {
+        let row: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT key, return_url FROM sandbox_ledger WHERE challenge_id = $1")
+                .bind(challenge_id)
+                .fetch_optional(self.db.write())
+                .await
+                .map_err(unavailable)?;
+        let (_, return_url) = row.ok_or(ProcessorError::NotFound)?;
+        sqlx::query("UPDATE sandbox_ledger SET challenge_state = $1 WHERE challenge_id = $2 AND challenge_state = 'pending'")
+            .bind(if pass { "passed" } else { "failed" })
+            .bind(challenge_id)
+            .execute(self.db.write())
+            .await
+            .map_err(unavailable)?;
+        Ok(return_url)
+    }
+
+    /// Whether a challenge exists and is still waiting for the customer.
+    pub async fn challenge_pending(
+        &self,
+        challenge_id: &str,
+    ) -> Result<Option<bool>, ProcessorError> {
+        let state: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT challenge_state FROM sandbox_ledger WHERE challenge_id = $1",
+        )
+        .bind(challenge_id)
+        .fetch_optional(self.db.read())
+        .await
+        .map_err(unavailable)?;
+        Ok(state.map(|s| s.as_deref() == Some("pending")))
+    }
+}
+
+fn reversal(r: &Row) -> RefundOutcome {
+    RefundOutcome {
+        key: r.key.clone(),
+        approved: r.status == "approved",
+        processor_id: r.processor_id.clone(),
+        amount_cents: r.amount_cents,
+        reason: r.reason.clone(),
+    }
+}
+
+/// (year, month) now, UTC.
+fn time_now() -> (i32, u32) {
+    let days = domain::Timestamp::now().millis().div_euclid(86_400_000);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    (y as i32, m as u32)
+}
+
+/// Processor tokens the sandbox accepts instead of card details (like Stripe's test tokens).
+pub fn card_for_token(token: &str) -> Option<Card> {
+    let number = match token {
+        "tok_visa" => cards::VISA,
+        "tok_mastercard" => cards::MASTERCARD,
+        "tok_amex" => cards::AMEX,
+        "tok_discover" => cards::DISCOVER,
+        "tok_visa_debit" => cards::VISA_DEBIT,
+        "tok_chargeDeclined" => cards::DECLINE,
+        "tok_chargeDeclinedInsufficientFunds" => cards::INSUFFICIENT_FUNDS,
+        "tok_threeDSecureRequired" => cards::THREE_DS,
+        _ => return None,
+    };
+    let cvv = if number == cards::AMEX { "1234" } else { "123" };
+    Some(Card {
+        number: CardNumber::parse(number).ok()?,
+        exp_month: 12,
+        exp_year: 2034,
+        cvv: domain::card::Cvv::parse(cvv).ok(),
+        zip: Some("94107".into()),
+        holder_name: None,
+    })
+}
+
+/// The sandbox's BIN table: its debit test card's BIN is debit, everything else credit.
+pub fn funding_of(card: &CardNumber) -> Funding {
+    if card.bin() == &cards::VISA_DEBIT[..6] {
+        Funding::Debit
+    } else {
+        Funding::Credit
+    }
+}
+
+impl Processor for Sandbox {
+    fn name(&self) -> &'static str {
+        "SANDBOX"
+    }
+    fn funding(&self, card: &CardNumber) -> Funding {
+        funding_of(card)
+    }
+    fn charge(&self, req: ChargeRequest) -> BoxFut<'_, Result<ChargeOutcome, ProcessorError>> {
+        Box::pin(Sandbox::charge(self, req))
+    }
+    fn complete(&self, key: String) -> BoxFut<'_, Result<ChargeOutcome, ProcessorError>> {
+        Box::pin(async move { Sandbox::complete(self, &key).await })
+    }
+    fn lookup(&self, key: String) -> BoxFut<'_, Result<Option<ChargeOutcome>, ProcessorError>> {
+        Box::pin(async move { Sandbox::lookup(self, &key).await })
+    }
+    fn resolve(&self, key: String) -> BoxFut<'_, Result<Option<ChargeOutcome>, ProcessorError>> {
+        Box::pin(async move { Sandbox::resolve(self, &key).await })
+    }
+    fn refund(&self, req: RefundRequest) -> BoxFut<'_, Result<RefundOutcome, ProcessorError>> {
+        Box::pin(Sandbox::refund(self, req))
+    }
+    fn void(
+        &self,
+        key: String,
+        charge_key: String,
+    ) -> BoxFut<'_, Result<RefundOutcome, ProcessorError>> {
+        Box::pin(async move { Sandbox::void(self, &key, &charge_key).await })
+    }
+    fn ledger(&self) -> BoxFut<'_, Result<Vec<LedgerEntry>, ProcessorError>> {
+        Box::pin(Sandbox::ledger(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::card::Cvv;
+
+    fn req(number: &str, zip: &str, enforce_zip: bool) -> ChargeRequest {
+        ChargeRequest {
+            key: "k".into(),
+            amount_cents: 100,
+            currency: "USD".into(),
+            card: Card {
+                number: CardNumber::parse(number).unwrap(),
+                exp_month: 12,
+                exp_year: 2099,
+                cvv: Some(Cvv::parse("123").unwrap()),
+                zip: Some(zip.into()),
+                holder_name: None,
+            },
+            enforce_cvv: true,
+            enforce_zip,
+            return_url: None,
+        }
+    }
+
+    #[test]
+    fn test_cards_decide() {
+        let now = (2026, 11);
+        assert_eq!(
+            decide(&req(cards::VISA, "94107", true), now).status,
+            ChargeStatus::Approved
+        );
+        assert_eq!(
+            decide(&req(cards::DECLINE, "94107", true), now).reason,
+            "generic_decline"
+        );
+        assert_eq!(
+            decide(&req(cards::INSUFFICIENT_FUNDS, "1", false), now).code,
+            "51"
+        );
+        assert_eq!(
+            decide(&req(cards::EXPIRED, "1", false), now).reason,
+            "expired_card"
+        );
+        assert_eq!(
+            decide(&req(cards::INCORRECT_CVC, "1", false), now).reason,
+            "incorrect_cvc"
+        );
+        assert_eq!(
+            decide(&req(cards::PROCESSING_ERROR, "1", false), now).status,
+            ChargeStatus::Error
+        );
+        assert_eq!(
+            decide(&req(cards::THREE_DS, "1", false), now).status,
+            ChargeStatus::RequiresAction
+        );
+        assert_eq!(
+            decide(&req(cards::VISA_DEBIT, "1", false), now).funding,
+            Funding::Debit
+        );
+        assert_eq!(
+            decide(&req(cards::VISA, "00000", true), now).reason,
+            "avs_failure"
+        );
+        assert_eq!(
+            decide(&req(cards::VISA, "00000", false), now).status,
+            ChargeStatus::Approved
+        );
+        let mut r = req(cards::VISA, "1", false);
+        r.card.exp_year = 2026;
+        r.card.exp_month = 10;
+        assert_eq!(decide(&r, now).reason, "expired_card");
+        r.card.cvv = None;
+        r.card.exp_year = 2030;
+        assert_eq!(decide(&r, now).reason, "incorrect_cvc");
+    }
+
+    #[test]
+    fn civil_date() {
+        let (y, m) = time_now();
+        assert!((2025..2100).contains(&y) && (1..=12).contains(&m));
+    }
+}
