@@ -249,9 +249,6 @@ impl Sandbox {
         }
         let now = time_now();
         let dec = decide(&req, now);
-        if dec.slow {
-            tokio::time::sleep(self.cfg.slow_delay).await;
-        }
         let approved = dec.status == ChargeStatus::Approved;
         let status = match dec.status {
             ChargeStatus::Approved => "approved",
@@ -298,6 +295,11 @@ impl Sandbox {
         }
         if !self.cfg.reply_delay.is_zero() {
             tokio::time::sleep(self.cfg.reply_delay).await;
+        }
+        // The slow card is charged at once but answered late, like a processor whose reply
+        // is stuck in traffic: the caller times out not knowing the charge happened.
+        if dec.slow {
+            tokio::time::sleep(self.cfg.slow_delay).await;
         }
         // A key names one charge: the same key with another amount or card is a client bug.
         if row.kind != "charge"

@@ -145,7 +145,7 @@ pub async fn create(
         .await?
         .filter(|i| i.dealer_id == dealer.id)
         .ok_or_else(unknown)?;
-    let order = orders::by_id(&app.db, invoice.dealer_order_id)
+    let order = orders::by_id_tx(&mut tx, invoice.dealer_order_id)
         .await?
         .ok_or_else(|| ApiError::internal("invoice without order"))?;
     if order.order_status == "CLOSED" {
@@ -154,7 +154,7 @@ pub async fn create(
             "the repair order of this invoice is closed",
         ));
     }
-    let customer = dealers::customer_by_id(&app.db, invoice.customer_id)
+    let customer = dealers::customer_by_id_tx(&mut tx, invoice.customer_id)
         .await?
         .ok_or_else(|| ApiError::internal("invoice without customer"))?;
     if customer.blacklisted != 0 {
@@ -382,7 +382,11 @@ pub async fn load(
             signature_file_name: None,
             payment_user: Some(views::payment_user(&invoice_user, user_dept.as_deref())),
             payment_dealer_order_dto: views::payment_dealer_order(&ctx),
-            transactions: vec![],
+            transactions: store::repo::transactions::for_invoice(db, invoice.id)
+                .await?
+                .iter()
+                .map(views::transaction_summary)
+                .collect(),
             reminder_date: invoice.reminder_date.map(Timestamp::from_millis),
             reminder_mileage: invoice.reminder_mileage,
             file_name: invoice.file_name.clone(),

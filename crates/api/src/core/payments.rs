@@ -773,7 +773,7 @@ pub async fn confirm(
             "the invoice no longer has this much left to pay",
         ));
     }
-    let order = orders::by_id(&app.db, a.dealer_order_id)
+    let order = orders::by_id_tx(&mut tx, a.dealer_order_id)
         .await?
         .ok_or_else(|| ApiError::internal("attempt without order"))?;
     if order.order_status == "CLOSED" {
@@ -916,6 +916,9 @@ pub async fn record_charge(
 ) -> ApiResult<bool> {
     let now = Timestamp::now().millis();
     let mut tx = app.db.begin().await?;
+    // Lock order for every money-moving transaction: the invoice row first (PostgreSQL
+    // would otherwise deadlock an outcome against a concurrent take-off on the same order).
+    invoices::by_id_locked(&app.db, &mut tx, a.invoice_id).await?;
     if o.status == ChargeStatus::RequiresAction {
         let landed = attempts::land(
             &mut tx,

@@ -16,8 +16,8 @@ use domain::{Money, Timestamp};
 use processor::{ProcessorError, RefundOutcome, RefundRequest};
 use serde::Deserialize;
 use store::repo::attempts::{self, AttemptRow, Landing};
-use store::repo::dealers;
 use store::repo::transactions::{self, TransactionRow, TransactionWrite};
+use store::repo::{dealers, invoices};
 use utoipa::ToSchema;
 
 pub const AUTH: RouteAuth = RouteAuth::dealer(Scope::Refund);
@@ -160,6 +160,9 @@ async fn start(
     let now = Timestamp::now().millis();
     let lease = now + app.config.processor_timeout.as_millis() as i64 + 5_000;
     let mut tx = app.db.begin().await?;
+    // Lock order for every money-moving transaction: the invoice row first (PostgreSQL
+    // would otherwise deadlock an outcome against a concurrent take-off on the same order).
+    invoices::by_id_locked(&app.db, &mut tx, charge.invoice_id).await?;
     if !transactions::reserve_reversal(&mut tx, charge.id, total, base, void, now).await? {
         return Err(ApiError::conflict(
             v1::EERROR_UPDATING_PAYMENT_ATTEMPT,
@@ -245,6 +248,9 @@ pub async fn record(app: &AppState, a: &AttemptRow, o: &RefundOutcome) -> ApiRes
         .parent_transaction_id
         .ok_or_else(|| ApiError::internal("reversal without parent"))?;
     let mut tx = app.db.begin().await?;
+    // Lock order for every money-moving transaction: the invoice row first (PostgreSQL
+    // would otherwise deadlock an outcome against a concurrent take-off on the same order).
+    invoices::by_id_locked(&app.db, &mut tx, a.invoice_id).await?;
     let landed = attempts::land(
         &mut tx,
         a.id,

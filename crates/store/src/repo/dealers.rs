@@ -315,6 +315,14 @@ pub async fn customer_by_uuid(db: &Db, uuid: &str) -> Result<Option<CustomerRow>
         .await?)
 }
 
+pub async fn customer_by_id_tx(tx: &mut Tx, id: i64) -> Result<Option<CustomerRow>> {
+    let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1");
+    Ok(sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
 pub async fn customer_by_id(db: &Db, id: i64) -> Result<Option<CustomerRow>> {
     let sql = format!("SELECT {CUSTOMER_COLS} FROM customers WHERE id = $1");
     Ok(sqlx::query_as(&sql)

@@ -110,6 +110,14 @@ pub async fn by_uuid_tx(tx: &mut Tx, uuid: &str) -> Result<Option<OrderRow>> {
         .await?)
 }
 
+pub async fn by_id_tx(tx: &mut Tx, id: i64) -> Result<Option<OrderRow>> {
+    let sql = format!("SELECT {ORDER_COLS} FROM dealer_orders WHERE id = $1");
+    Ok(sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<OrderRow>> {
     let sql = format!("SELECT {ORDER_COLS} FROM dealer_orders WHERE id = $1");
     Ok(sqlx::query_as(&sql)
