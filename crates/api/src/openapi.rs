@@ -21,7 +21,7 @@ use utoipa_axum::routes;
             the same key and body replays the first response (header `idempotent-replayed: true`); the same key with a different \
             body answers 409.\n\n\
             Scopes: `payment.all` implies every scope; `payment.prepayment`, `payment.payisland`, `payment.paymentrequest`, \
-            `payment.dealerdata`. Grants are per dealer (all departments) or per department.",
+            `payment.dealerdata`, `payment.refund`. Grants are per dealer (all departments) or per department.",
         version = "7.6.1"
     ),
     modifiers(&Security),

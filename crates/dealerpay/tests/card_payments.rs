@@ -196,6 +196,12 @@ async fn approved_payment_end_to_end() {
         json!(103.3)
     );
 
+    // Unknown attempts.
+    for bad in [uuid::Uuid::new_v4().to_string(), "nope".to_string()] {
+        let (st, b) = py.confirm(&bad, card("4242424242424242")).await;
+        assert_eq!(st, 404);
+        v1_error(&b, "INVALID_PAYMENT_ATTEMPT_ID");
+    }
     // An attempt is charged once.
     let (st, b) = py.confirm(&uuid, card("4242424242424242")).await;
     assert_eq!(st, 409);
