@@ -30,6 +30,12 @@ pub struct Config {
     pub challenge_timeout: Duration,
     /// Charges older than this are settled (batch close) and can no longer be voided.
     pub settle_after: Duration,
+    /// The secret that keys card-number hashes and request fingerprints. It must not live in
+    /// the database it protects: from `DEALERPAY_CARD_HASH_KEY`, else from `key_file`.
+    pub card_hash_key: Option<String>,
+    /// Where the secret is kept when not configured (created with mode 0600 on first start)
+    /// [default: `<sqlite file>.key`, or `./dealerpay.key` with PostgreSQL].
+    pub key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -45,6 +51,8 @@ impl Default for Config {
             resolver_interval: Duration::from_secs(2),
             challenge_timeout: Duration::from_secs(15 * 60),
             settle_after: Duration::from_secs(24 * 3600),
+            card_hash_key: None,
+            key_file: None,
         }
     }
 }
@@ -54,7 +62,9 @@ pub struct App {
     pub config: Config,
     /// HMAC key for dealer/department tokens, shared by all processes through the database.
     pub token_key: Vec<u8>,
-    /// HMAC key for the card-number hash kept in tender data.
+    /// HMAC key (kept outside the database) for the card-number hash in tender data and for
+    /// Idempotency-Key request fingerprints, so a copy of the database alone cannot be used
+    /// to guess card numbers.
     pub card_hash_key: Vec<u8>,
     pub credentials: CredentialCache,
     pub metrics: Metrics,
@@ -79,6 +89,58 @@ pub fn default_ledger_url(database_url: &str) -> String {
     format!("sqlite://{path}.sandbox-ledger")
 }
 
+/// Default place of the secret key file: beside a SQLite database, else the working directory.
+pub fn default_key_file(database_url: &str) -> std::path::PathBuf {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        return "dealerpay.key".into();
+    }
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .unwrap_or(database_url);
+    format!("{}.key", path.split('?').next().unwrap_or(path)).into()
+}
+
+/// Reads the secret key, creating the key file on first use. Several processes starting at
+/// once agree: the file is created exclusively and the losers read the winner's key.
+fn secret_key(config: &Config, database_url: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    if let Some(k) = &config.card_hash_key {
+        return Ok(k.as_bytes().to_vec());
+    }
+    let path = config
+        .key_file
+        .clone()
+        .unwrap_or_else(|| default_key_file(database_url));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(&path) {
+        Ok(mut f) => {
+            let key = crate::auth::random_hex(32);
+            f.write_all(key.as_bytes())?;
+            f.sync_all()?;
+            Ok(key.into_bytes())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            for _ in 0..50 {
+                let k = std::fs::read_to_string(&path)?;
+                if k.trim().len() >= 32 {
+                    return Ok(k.trim().as_bytes().to_vec());
+                }
+                // Another process is writing it right now.
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: key too short", path.display()),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 async fn key(db: &Db, name: &str) -> Result<Vec<u8>, store::StoreError> {
     let hex = store::repo::keys::get_or_create(db, name, || crate::auth::random_hex(32)).await?;
     crate::auth::hex_decode(&hex)
@@ -89,7 +151,8 @@ impl App {
     /// Builds the app over a migrated database.
     pub async fn new(db: Db, database_url: &str, config: Config) -> Result<App, store::StoreError> {
         let token_key = key(&db, "token_signing_key").await?;
-        let card_hash_key = key(&db, "card_hash_key").await?;
+        let card_hash_key = secret_key(&config, database_url)
+            .map_err(|e| store::StoreError::Config(format!("the card hash key: {e}")))?;
         let (processor, sandbox): (Arc<dyn Processor>, _) = match &config.processor_url {
             Some(url) => (
                 Arc::new(HttpProcessor::new(url, config.processor_timeout)),

@@ -38,6 +38,10 @@ pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+pub fn hmac_hex(key: &[u8], data: &[u8]) -> String {
+    hex_encode(&sign(key, data))
+}
+
 pub fn sha256_hex(data: &[u8]) -> String {
     hex_encode(&Sha256::digest(data))
 }

@@ -143,6 +143,10 @@ fn config(public_url: String, p: Option<&ProcessorArgs>) -> api::app::Config {
         operator_token: std::env::var("DEALERPAY_OPERATOR_TOKEN")
             .ok()
             .filter(|t| t.len() >= 16),
+        card_hash_key: std::env::var("DEALERPAY_CARD_HASH_KEY")
+            .ok()
+            .filter(|k| k.len() >= 32),
+        key_file: std::env::var_os("DEALERPAY_KEY_FILE").map(Into::into),
         ..Default::default()
     };
     if let Some(p) = p {

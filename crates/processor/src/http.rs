@@ -4,6 +4,7 @@
 
 use crate::sandbox::Sandbox;
 use crate::*;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -41,61 +42,12 @@ struct VoidBody {
 /// The processor API of the standalone sandbox.
 pub fn api_router(sandbox: Shared) -> Router {
     Router::new()
-        .route(
-            "/sandbox/v1/charges",
-            post(
-                |State(s): State<Shared>, Json(r): Json<ChargeRequest>| async move {
-                    reply(s.charge(r).await)
-                },
-            ),
-        )
-        .route(
-            "/sandbox/v1/charges/{key}",
-            get(
-                |State(s): State<Shared>, Path(k): Path<String>| async move {
-                    match s.lookup(&k).await {
-                        Ok(Some(o)) => Json(o).into_response(),
-                        Ok(None) => error_response(ProcessorError::NotFound),
-                        Err(e) => error_response(e),
-                    }
-                },
-            ),
-        )
-        .route(
-            "/sandbox/v1/charges/{key}/resolve",
-            post(
-                |State(s): State<Shared>, Path(k): Path<String>| async move {
-                    match s.resolve(&k).await {
-                        Ok(o) => Json(o).into_response(),
-                        Err(e) => error_response(e),
-                    }
-                },
-            ),
-        )
-        .route(
-            "/sandbox/v1/charges/{key}/complete",
-            post(
-                |State(s): State<Shared>, Path(k): Path<String>| async move {
-                    reply(s.complete(&k).await)
-                },
-            ),
-        )
-        .route(
-            "/sandbox/v1/refunds",
-            post(
-                |State(s): State<Shared>, Json(r): Json<RefundRequest>| async move {
-                    reply(s.refund(r).await)
-                },
-            ),
-        )
-        .route(
-            "/sandbox/v1/voids",
-            post(
-                |State(s): State<Shared>, Json(b): Json<VoidBody>| async move {
-                    reply(s.void(&b.key, &b.charge_key).await)
-                },
-            ),
-        )
+        .route("/sandbox/v1/charges", post(charge))
+        .route("/sandbox/v1/charges/{key}", get(lookup))
+        .route("/sandbox/v1/charges/{key}/resolve", post(resolve))
+        .route("/sandbox/v1/charges/{key}/complete", post(complete))
+        .route("/sandbox/v1/refunds", post(refund))
+        .route("/sandbox/v1/voids", post(void))
         .route(
             "/sandbox/v1/ledger",
             get(|State(s): State<Shared>| async move { reply(s.ledger().await) }),
@@ -103,6 +55,60 @@ pub fn api_router(sandbox: Shared) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .with_state(sandbox.clone())
         .merge(challenge_router(sandbox))
+}
+
+/// Parses a request body without ever echoing it: bodies carry card numbers.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "a field is missing or has the wrong type",
+            _ => "the body is not valid JSON",
+        };
+        Box::new(
+            (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({ "error": what })),
+            )
+                .into_response(),
+        )
+    })
+}
+
+async fn charge(State(s): State<Shared>, body: Bytes) -> Response {
+    match parse::<ChargeRequest>(&body) {
+        Ok(r) => reply(s.charge(r).await),
+        Err(resp) => *resp,
+    }
+}
+
+async fn lookup(State(s): State<Shared>, Path(k): Path<String>) -> Response {
+    match s.lookup(&k).await {
+        Ok(Some(o)) => Json(o).into_response(),
+        Ok(None) => error_response(ProcessorError::NotFound),
+        Err(e) => error_response(e),
+    }
+}
+
+async fn resolve(State(s): State<Shared>, Path(k): Path<String>) -> Response {
+    reply(s.resolve(&k).await)
+}
+
+async fn complete(State(s): State<Shared>, Path(k): Path<String>) -> Response {
+    reply(s.complete(&k).await)
+}
+
+async fn refund(State(s): State<Shared>, body: Bytes) -> Response {
+    match parse::<RefundRequest>(&body) {
+        Ok(r) => reply(s.refund(r).await),
+        Err(resp) => *resp,
+    }
+}
+
+async fn void(State(s): State<Shared>, body: Bytes) -> Response {
+    match parse::<VoidBody>(&body) {
+        Ok(b) => reply(s.void(&b.key, &b.charge_key).await),
+        Err(resp) => *resp,
+    }
 }
 
 /// The 3-D Secure challenge page the customer passes or fails.

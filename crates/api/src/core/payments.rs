@@ -19,10 +19,8 @@ use domain::catalog::v1;
 use domain::fees::{CardBrand, FeeQuote, TenderType};
 use domain::scope::Scope;
 use domain::{Money, Timestamp};
-use hmac::{Hmac, Mac};
 use processor::{ChargeOutcome, ChargeRequest, ChargeStatus, Funding, ProcessorError};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use store::repo::attempts::{self, AttemptRow, Landing};
 use store::repo::transactions::{self, TransactionWrite};
 use store::repo::{dealers, invoices, orders};
@@ -643,9 +641,7 @@ pub struct ConfirmRequest {
 }
 
 pub fn card_hash(key: &[u8], number: &CardNumber) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(number.expose().as_bytes());
-    crate::auth::hex_encode(&mac.finalize().into_bytes())
+    crate::auth::hmac_hex(key, number.expose().as_bytes())
 }
 
 fn attempt_not_found() -> ApiError {

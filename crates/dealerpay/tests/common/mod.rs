@@ -86,6 +86,10 @@ impl TestApp {
         let mut config = api::app::Config {
             public_url: base.clone(),
             operator_token: Some(OPERATOR.into()),
+            // SQLite: the key file defaults to beside the test database; PostgreSQL: one shared file.
+            key_file: dir
+                .is_none()
+                .then(|| std::env::temp_dir().join("dealerpay-test-postgres.key")),
             ..Default::default()
         };
         tune(&mut config);

@@ -1,0 +1,653 @@
+//! Crash recovery with the standalone HTTP sandbox processor: "killing the server (SIGKILL)
+//! between the processor's approval and our commit, then restarting, ends with the charge
+//! recorded exactly once and `dealerpay reconcile` clean".
+//!
+//! Every process is the real binary: `dealerpay sandbox-processor` with its own SQLite
+//! ledger, `dealerpay serve --processor-url … --processor-timeout-secs 2` on a fresh SQLite
+//! or PostgreSQL database (seeded with `demo --json`), and `dealerpay reconcile`.
+//!
+//! 1. The sandbox records the charge, then waits 3 s before answering; the server is
+//!    SIGKILLed in that window. After a restart the resolver (lease = timeout 2 s + 5 s) asks
+//!    the processor and records the approval exactly once; reconcile is clean. Then
+//!    reconcile is shown to detect real differences: a charge approved at the processor that
+//!    we never recorded, and our transaction row deleted.
+//! 2. The sandbox sleeps 3 s before it records anything; server and sandbox are both
+//!    SIGKILLed before it does. After restarts the resolver marks the attempt Failed
+//!    ("abandoned"): the processor never saw it, and a late charge with the same key is
+//!    declined. Reconcile is clean.
+
+mod common;
+use common::*;
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dealerpay");
+
+/// `dealerpay` with none of our configuration variables inherited from the environment.
+fn cmd() -> Command {
+    let mut c = Command::new(BIN);
+    for v in [
+        "DATABASE_URL",
+        "DEALERPAY_OPERATOR_TOKEN",
+        "DEALERPAY_PUBLIC_URL",
+        "DEALERPAY_LISTEN",
+        "DEALERPAY_LOG",
+        "DEALERPAY_PROCESSOR_URL",
+        "DEALERPAY_SANDBOX_LEDGER",
+        "DEALERPAY_SANDBOX_LATENCY_MS",
+        "DEALERPAY_SANDBOX_SLOW_MS",
+        "DEALERPAY_PROCESSOR_TIMEOUT_SECS",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn run(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || cmd().args(&args).output().expect("dealerpay runs"))
+        .await
+        .unwrap()
+}
+
+async fn demo(db: &str) -> Value {
+    let out = run(vec![
+        "demo".into(),
+        "--json".into(),
+        "--database".into(),
+        db.into(),
+    ])
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "demo failed ({}): {stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("demo --json: {e}: {stdout}"))
+}
+
+/// `dealerpay reconcile`: (exit code, stdout + stderr).
+async fn reconcile(db: &str, processor: &str) -> (i32, String) {
+    let out = run(vec![
+        "reconcile".into(),
+        "--database".into(),
+        db.into(),
+        "--processor-url".into(),
+        processor.into(),
+    ])
+    .await;
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
+}
+
+/// A `dealerpay` child (serve or sandbox-processor) with its output in a log file; killed
+/// on drop, its log shown if the test failed.
+struct Proc {
+    name: String,
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Proc {
+    async fn start(name: &str, args: &[&str]) -> Proc {
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!(
+            "dealerpay-crash-{name}-{}-{}.log",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let file = std::fs::File::create(&log).unwrap();
+        let listen = format!("127.0.0.1:{port}");
+        let mut all = vec![args[0], "--listen", &listen];
+        all.extend_from_slice(&args[1..]);
+        let child = cmd()
+            .args(&all)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        let mut p = Proc {
+            name: name.to_string(),
+            child,
+            base: format!("http://{listen}"),
+            log,
+        };
+        p.wait_ready(if args[0] == "serve" {
+            "/readyz"
+        } else {
+            "/healthz"
+        })
+        .await;
+        p
+    }
+
+    /// `dealerpay sandbox-processor` on a ledger file, with fault injection flags.
+    async fn sandbox(ledger: &str, extra: &[&str]) -> Proc {
+        let mut args = vec!["sandbox-processor", "--ledger", ledger];
+        args.extend_from_slice(extra);
+        Proc::start("sandbox", &args).await
+    }
+
+    /// `dealerpay serve` on `db` against the sandbox at `processor`, timeout 2 s.
+    async fn serve(db: &str, processor: &str) -> Proc {
+        Proc::start(
+            "serve",
+            &[
+                "serve",
+                "--database",
+                db,
+                "--processor-url",
+                processor,
+                "--processor-timeout-secs",
+                "2",
+            ],
+        )
+        .await
+    }
+
+    async fn wait_ready(&mut self, path: &str) {
+        let client = Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("{} exited early ({status}):\n{}", self.name, self.log());
+            }
+            if let Ok(r) = client.get(format!("{}{path}", self.base)).send().await {
+                if r.status() == StatusCode::OK {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} not ready:\n{}",
+                self.name,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL (`kill -KILL pid`) and reap.
+    fn kill9(&mut self) {
+        let pid = self.child.id().to_string();
+        let st = Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(st.success(), "kill -KILL {pid} failed");
+        let status = self.child.wait().unwrap();
+        assert!(
+            !status.success(),
+            "{} survived SIGKILL: {status}",
+            self.name
+        );
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("--- {} log ---\n{}", self.name, self.log());
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// The demo partner's client for one server.
+struct Api {
+    client: Client,
+    base: String,
+    user: String,
+    pass: String,
+}
+
+impl Api {
+    fn new(server: &Proc, d: &Value) -> Api {
+        Api {
+            client: Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            base: server.base.clone(),
+            user: s(d, "username").into(),
+            pass: s(d, "password").into(),
+        }
+    }
+
+    async fn prepay(&self, d: &Value, amount: f64) -> (String, i64) {
+        let (st, b) = TestApp::send(
+            self.client
+                .post(format!("{}/payment/kpayment/v1/prepayment", self.base))
+                .basic_auth(&self.user, Some(&self.pass))
+                .json(&json!({
+                    "dealerUuid": s(d, "dealerUuid"), "customerUuid": s(d, "customerUuid"),
+                    "dealerOrderUuid": s(d, "dealerOrderUuid"), "invoiceGUID": s(d, "invoiceGuid"),
+                    "amount": amount, "ignorePaymentAttemptValidation": true
+                })),
+        )
+        .await;
+        assert_eq!(st, 200, "prepayment: {b}");
+        assert_eq!(b["paymentAttempt"]["status"], "Created", "{b}");
+        let total = b["fees"]["total"].as_f64().expect("fees.total");
+        (
+            b["paymentAttempt"]["uuid"].as_str().unwrap().to_string(),
+            (total * 100.0).round() as i64,
+        )
+    }
+
+    /// Sends confirm in a task of its own; the server will die before it answers.
+    fn confirm_in_background(&self, attempt: &str) -> tokio::task::JoinHandle<Result<u16, String>> {
+        let rb = self
+            .client
+            .post(format!(
+                "{}/payment/kpayment/v1/paymentattempts/{attempt}/confirm",
+                self.base
+            ))
+            .basic_auth(&self.user, Some(&self.pass))
+            .json(
+                &json!({"card": {"number": "4242424242424242", "expMonth": 12, "expYear": 2034,
+                                   "cvv": "123", "zip": "94107", "holderName": "Test Holder"}}),
+            );
+        tokio::spawn(async move {
+            match rb.send().await {
+                Ok(r) => Ok(r.status().as_u16()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
+    async fn attempt(&self, attempt: &str) -> Value {
+        let (st, b) = TestApp::send(
+            self.client
+                .get(format!(
+                    "{}/payment/kpayment/v1/paymentattempts/{attempt}",
+                    self.base
+                ))
+                .basic_auth(&self.user, Some(&self.pass)),
+        )
+        .await;
+        assert_eq!(st, 200, "GET attempt: {b}");
+        b["paymentAttempt"].clone()
+    }
+
+    /// Polls the attempt until its status is `want`; returns it and how long that took.
+    async fn wait_for_status(&self, attempt: &str, want: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let a = self.attempt(attempt).await;
+            if a["status"] == want {
+                return a;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "attempt still {} after {within:?}, expected {want}: {a}",
+                a["status"]
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// The sandbox's ledger entries for `key`.
+async fn ledger_entries(sandbox: &Proc, key: &str) -> Vec<Value> {
+    let (st, b) = TestApp::send(Client::new().get(sandbox.url("/sandbox/v1/ledger"))).await;
+    assert_eq!(st, 200, "ledger: {b}");
+    b.as_array()
+        .expect("ledger is an array")
+        .iter()
+        .filter(|e| e["key"] == key)
+        .cloned()
+        .collect()
+}
+
+/// What our database says about one attempt.
+struct DbView {
+    status: String,
+    in_flight: i64,
+    /// (type, status, total_cents) of its transactions.
+    transactions: Vec<(String, String, i64)>,
+    invoice_paid_cents: i64,
+    attempts_in_flight: i64,
+}
+
+async fn db_view(url: &str, attempt: &str, invoice_guid: &str) -> DbView {
+    let db = store::Db::connect(url).await.unwrap();
+    let (status, in_flight): (String, i64) =
+        sqlx::query_as("SELECT status, in_flight FROM payment_attempts WHERE uuid = $1")
+            .bind(attempt)
+            .fetch_one(db.read())
+            .await
+            .unwrap();
+    let transactions: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT t.transaction_type, t.status, t.total_cents FROM transactions t \
+         JOIN payment_attempts a ON a.id = t.attempt_id WHERE a.uuid = $1",
+    )
+    .bind(attempt)
+    .fetch_all(db.read())
+    .await
+    .unwrap();
+    let invoice_paid_cents: i64 =
+        sqlx::query_scalar("SELECT paid_cents FROM invoices WHERE guid = $1")
+            .bind(invoice_guid)
+            .fetch_one(db.read())
+            .await
+            .unwrap();
+    let attempts_in_flight: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM payment_attempts WHERE in_flight = 1")
+            .fetch_one(db.read())
+            .await
+            .unwrap();
+    db.close().await;
+    DbView {
+        status,
+        in_flight,
+        transactions,
+        invoice_paid_cents,
+        attempts_in_flight,
+    }
+}
+
+/// A directory for the sandbox's ledger (always SQLite; ours may be PostgreSQL).
+fn ledger_dir() -> TempDir {
+    let dir = std::env::temp_dir().join(format!(
+        "dealerpay-crash-ledger-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    TempDir(dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_processor_approved_the_charge_is_recorded_once() {
+    let started = Instant::now();
+    let dir = ledger_dir();
+    let ledger = dir.0.join("ledger.db").display().to_string();
+    let (db, _db_dir) = fresh_database().await;
+
+    // The sandbox records a charge, then waits 3 s before answering: the window.
+    let sandbox = Proc::sandbox(&ledger, &["--reply-delay-ms", "3000"]).await;
+    let d = demo(&db).await;
+    let invoice = s(&d, "invoiceGuid").to_string();
+    let mut server = Proc::serve(&db, &sandbox.base).await;
+    let api = Api::new(&server, &d);
+    let (attempt, total_cents) = api.prepay(&d, 12.34).await;
+    assert_eq!(db_view(&db, &attempt, &invoice).await.invoice_paid_cents, 0);
+
+    let sent = Instant::now();
+    let confirm = api.confirm_in_background(&attempt);
+    // Wait until the processor has approved and recorded the charge, then kill the server
+    // while the sandbox is still holding its answer back.
+    let deadline = sent + Duration::from_secs(5);
+    loop {
+        let entries = ledger_entries(&sandbox, &attempt).await;
+        if entries.iter().any(|e| e["status"] == "approved") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sandbox never approved {attempt}: {entries:?}\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    server.kill9();
+    let killed_after = sent.elapsed();
+    // The sandbox answers 3 s after recording; normally the kill comes long before the
+    // server's own 2 s timeout, but a slow machine may let it answer 202 first.
+    assert!(
+        killed_after < Duration::from_secs(3),
+        "killed only {killed_after:?} after confirm: the sandbox may have answered"
+    );
+    let answer = confirm.await.unwrap();
+    assert!(
+        answer.is_err() || answer == Ok(202),
+        "confirm was answered ({answer:?}) although the processor's answer never arrived"
+    );
+
+    // Dead between the approval and our commit: in flight, no transaction, nothing paid.
+    let v = db_view(&db, &attempt, &invoice).await;
+    assert_eq!((v.status.as_str(), v.in_flight), ("InProgress", 1));
+    assert!(v.transactions.is_empty(), "{:?}", v.transactions);
+    assert_eq!(v.invoice_paid_cents, 0);
+    let entries = ledger_entries(&sandbox, &attempt).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["kind"], "charge");
+    assert_eq!(entries[0]["amountCents"], total_cents, "{entries:?}");
+
+    // Restart: the resolver settles the attempt once its lease (2 s + 5 s) has run out.
+    let restarted = Instant::now();
+    let server = Proc::serve(&db, &sandbox.base).await;
+    let api = Api::new(&server, &d);
+    let a = api
+        .wait_for_status(&attempt, "Succeeded", Duration::from_secs(30))
+        .await;
+    let settled_after = restarted.elapsed();
+    assert_eq!(a["transaction"]["status"], "APPROVED", "{a}");
+
+    let v = db_view(&db, &attempt, &invoice).await;
+    assert_eq!((v.status.as_str(), v.in_flight), ("Succeeded", 0));
+    assert_eq!(
+        v.transactions,
+        vec![("CHARGE".to_string(), "APPROVED".to_string(), total_cents)],
+        "exactly one approved charge"
+    );
+    assert_eq!(v.invoice_paid_cents, 1234, "paid exactly the amount, once");
+    assert_eq!(v.attempts_in_flight, 0);
+    let entries = ledger_entries(&sandbox, &attempt).await;
+    assert_eq!(
+        entries.len(),
+        1,
+        "charged once at the processor: {entries:?}"
+    );
+    assert_eq!(entries[0]["status"], "approved");
+
+    // The settled attempt cannot be confirmed again.
+    let (st, b) = TestApp::send(
+        api.client
+            .post(server.url(&format!(
+                "/payment/kpayment/v1/paymentattempts/{attempt}/confirm"
+            )))
+            .basic_auth(&api.user, Some(&api.pass))
+            .json(
+                &json!({"card": {"number": "4242424242424242", "expMonth": 12, "expYear": 2034,
+                                   "cvv": "123", "zip": "94107"}}),
+            ),
+    )
+    .await;
+    assert_eq!(st, 409, "{b}");
+
+    let (code, out) = reconcile(&db, &sandbox.base).await;
+    assert_eq!(code, 0, "reconcile after recovery:\n{out}");
+    assert!(out.contains("reconciled: no differences"), "{out}");
+    assert!(out.contains("approved charges matched: 1"), "{out}");
+
+    // Reconcile detects real differences. (a) A charge the processor approved that we never
+    // recorded (sent to the sandbox directly, with a fresh key).
+    let stray = uuid::Uuid::new_v4().to_string();
+    let (st, b) = TestApp::send(Client::new().post(sandbox.url("/sandbox/v1/charges")).json(
+        &json!({"key": stray, "amountCents": 500, "currency": "USD",
+                "card": {"number": "4242424242424242", "expMonth": 12, "expYear": 2034,
+                         "cvv": "123", "zip": "94107", "holderName": null},
+                "enforceCvv": true, "enforceZip": true, "returnUrl": null}),
+    ))
+    .await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["status"], "approved", "{b}");
+    let (code, out) = reconcile(&db, &sandbox.base).await;
+    assert_eq!(code, 1, "reconcile must fail:\n{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("DIFFERENCE") && l.contains(&stray)),
+        "{out}"
+    );
+    assert!(!out.contains("reconciled: no differences"), "{out}");
+
+    // (b) Our record of the recovered charge deleted.
+    drop(server);
+    let store_db = store::Db::connect(&db).await.unwrap();
+    let deleted = sqlx::query(
+        "DELETE FROM transactions WHERE attempt_id = (SELECT id FROM payment_attempts WHERE uuid = $1)",
+    )
+    .bind(&attempt)
+    .execute(store_db.write())
+    .await
+    .unwrap()
+    .rows_affected();
+    store_db.close().await;
+    assert_eq!(deleted, 1);
+    let (code, out) = reconcile(&db, &sandbox.base).await;
+    assert_eq!(code, 1, "reconcile must fail:\n{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("DIFFERENCE") && l.contains(&attempt))
+        .unwrap_or_else(|| panic!("no difference for {attempt}:\n{out}"));
+    assert!(line.contains("not recorded"), "{line}");
+    eprintln!(
+        "{}: killed {killed_after:?} after confirm; settled {settled_after:?} after the restart; \
+         total {:?}",
+        backend(),
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_before_the_processor_saw_the_charge_is_abandoned() {
+    let started = Instant::now();
+    let dir = ledger_dir();
+    let ledger = dir.0.join("ledger.db").display().to_string();
+    let (db, _db_dir) = fresh_database().await;
+
+    // Latency is applied before the sandbox records anything.
+    let mut sandbox = Proc::sandbox(&ledger, &["--latency-ms", "3000"]).await;
+    let d = demo(&db).await;
+    let invoice = s(&d, "invoiceGuid").to_string();
+    let mut server = Proc::serve(&db, &sandbox.base).await;
+    let api = Api::new(&server, &d);
+    let (attempt, total_cents) = api.prepay(&d, 7.50).await;
+
+    let sent = Instant::now();
+    let confirm = api.confirm_in_background(&attempt);
+    // Once the attempt is in flight the server is calling the sandbox, which sleeps 3 s
+    // before it records anything.
+    let deadline = sent + Duration::from_secs(2);
+    while db_view(&db, &attempt, &invoice).await.status != "InProgress" {
+        assert!(Instant::now() < deadline, "the attempt never took off");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Kill both: the request in flight at the sandbox dies with it, unrecorded.
+    server.kill9();
+    sandbox.kill9();
+    let killed_after = sent.elapsed();
+    assert!(
+        killed_after < Duration::from_millis(2500),
+        "killed only {killed_after:?} after confirm: the sandbox may have recorded it"
+    );
+    let answer = confirm.await.unwrap();
+    assert!(answer.is_err(), "confirm was answered: {answer:?}");
+
+    let v = db_view(&db, &attempt, &invoice).await;
+    assert_eq!((v.status.as_str(), v.in_flight), ("InProgress", 1));
+    assert!(v.transactions.is_empty(), "{:?}", v.transactions);
+
+    // The sandbox comes back on the same ledger (without the latency, so that the resolver
+    // gets its answers within the 2 s timeout); it never saw the key.
+    let sandbox = Proc::sandbox(&ledger, &[]).await;
+    let entries = ledger_entries(&sandbox, &attempt).await;
+    assert!(
+        entries.is_empty(),
+        "the processor saw the charge: {entries:?}"
+    );
+
+    let restarted = Instant::now();
+    let server = Proc::serve(&db, &sandbox.base).await;
+    let api = Api::new(&server, &d);
+    let a = api
+        .wait_for_status(&attempt, "Failed", Duration::from_secs(30))
+        .await;
+    let settled_after = restarted.elapsed();
+    assert_eq!(a["responseDescription"], "abandoned", "{a}");
+
+    let v = db_view(&db, &attempt, &invoice).await;
+    assert_eq!((v.status.as_str(), v.in_flight), ("Failed", 0));
+    assert!(
+        v.transactions.iter().all(|t| t.1 != "APPROVED"),
+        "{:?}",
+        v.transactions
+    );
+    assert_eq!(v.invoice_paid_cents, 0, "nothing was paid");
+    assert_eq!(v.attempts_in_flight, 0);
+    // The processor now knows the key as given up on.
+    let entries = ledger_entries(&sandbox, &attempt).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["status"], "abandoned", "{entries:?}");
+
+    let (code, out) = reconcile(&db, &sandbox.base).await;
+    assert_eq!(code, 0, "reconcile after abandonment:\n{out}");
+    assert!(out.contains("reconciled: no differences"), "{out}");
+
+    // A late charge with the same key (the lost request, retried) can never succeed.
+    let (st, b) = TestApp::send(Client::new().post(sandbox.url("/sandbox/v1/charges")).json(
+        &json!({"key": attempt, "amountCents": total_cents, "currency": "USD",
+                "card": {"number": "4242424242424242", "expMonth": 12, "expYear": 2034,
+                         "cvv": "123", "zip": "94107", "holderName": "Test Holder"},
+                "enforceCvv": true, "enforceZip": true, "returnUrl": null}),
+    ))
+    .await;
+    assert_ne!(b["status"], "approved", "late charge: {st} {b}");
+    assert!(st == 200 || st == 409, "late charge: {st} {b}");
+    let entries = ledger_entries(&sandbox, &attempt).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["status"], "abandoned", "{entries:?}");
+    let a = api.attempt(&attempt).await;
+    assert_eq!(a["status"], "Failed", "{a}");
+    let (code, out) = reconcile(&db, &sandbox.base).await;
+    assert_eq!(code, 0, "reconcile after the late charge:\n{out}");
+    assert!(out.contains("reconciled: no differences"), "{out}");
+    drop(server);
+    eprintln!(
+        "{}: killed {killed_after:?} after confirm; abandoned {settled_after:?} after the \
+         restart; total {:?}",
+        backend(),
+        started.elapsed()
+    );
+}
