@@ -9,6 +9,8 @@ use reqwest::{Client, RequestBuilder, Url};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::payments::{self, Payer, Refunder, Seat, Steps};
+
 /// Per-request timeout; a request that takes longer counts as an error.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Distinct error kinds kept per scenario (further kinds are lumped together).
@@ -28,6 +30,9 @@ pub struct Demo {
     pub dealer_order_uuid: String,
     pub invoice_guid: String,
     pub payment_request_guid: String,
+    /// Printed by newer servers; used as the invoice's `paymentUser` when seeding.
+    #[serde(default)]
+    pub dealer_associate_uuid: Option<String>,
 }
 
 /// One benchmark scenario. To add one: add a variant, give it a name in
@@ -43,6 +48,11 @@ pub enum Scenario {
     PaymentRequest,
     /// `GET /payment/v3/department/{uuid}/status?invoiceId={guid}` with HTTP Basic auth.
     Status,
+    /// A card payment: `POST .../prepayment` then `POST .../paymentattempts/{uuid}/confirm`
+    /// with `tok_visa`, each worker on a repair order and invoice of its own.
+    Payment,
+    /// `POST .../transactions/{uuid}/refund` of $0.01 against the worker's own charge.
+    Refund,
 }
 
 impl Scenario {
@@ -51,11 +61,37 @@ impl Scenario {
             Scenario::Healthz => "healthz",
             Scenario::PaymentRequest => "paymentrequest",
             Scenario::Status => "status",
+            Scenario::Payment => "payment",
+            Scenario::Refund => "refund",
         }
     }
 
-    /// Builds the state of worker number `id` for this scenario.
-    fn worker(self, target: &Target, id: usize) -> Result<Worker> {
+    /// Card payment scenarios: they run with `--payment-concurrency` workers, each on a
+    /// seeded order and invoice of its own.
+    pub fn is_payment(self) -> bool {
+        matches!(self, Scenario::Payment | Scenario::Refund)
+    }
+
+    /// One operation is a whole payment (two requests): payments/s is reported.
+    pub fn counts_payments(self) -> bool {
+        self == Scenario::Payment
+    }
+
+    /// What each worker needs before the window: `Some(seed payment cents)` for a seat
+    /// with a charge, `Some(None)` for a plain seat, `None` for nothing.
+    pub fn seat_needs(self) -> Option<Option<i64>> {
+        match self {
+            Scenario::Payment => Some(None),
+            Scenario::Refund => Some(Some(payments::REFUND_SEED_PAYMENT_CENTS)),
+            _ => None,
+        }
+    }
+
+    /// Builds the state of worker number `id` for this scenario; payment scenarios get
+    /// their seat (seeded order and invoice).
+    fn worker(self, target: &Target, id: usize, seat: Option<&Seat>) -> Result<Worker> {
+        let seat =
+            || seat.with_context(|| format!("scenario {} needs a seeded order", self.name()));
         let demo = || {
             target
                 .demo
@@ -63,6 +99,20 @@ impl Scenario {
                 .with_context(|| format!("scenario {} needs demo data", self.name()))
         };
         let (path, auth) = match self {
+            Scenario::Payment => {
+                return Ok(Worker::new(
+                    self,
+                    id,
+                    Plan::Pay(Payer::new(target, seat()?, payments::PAYMENT_CENTS)?),
+                ))
+            }
+            Scenario::Refund => {
+                return Ok(Worker::new(
+                    self,
+                    id,
+                    Plan::Refund(Refunder::new(target, seat()?)?),
+                ))
+            }
             Scenario::Healthz => ("/healthz".to_string(), None),
             Scenario::PaymentRequest => (
                 format!(
@@ -83,27 +133,24 @@ impl Scenario {
             }
         };
         let url = target.url(&path)?;
-        Ok(Worker {
-            scenario: self,
-            id,
-            seq: 0,
-            url,
-            auth,
-        })
+        Ok(Worker::new(self, id, Plan::Get { url, auth }))
     }
 }
 
 /// Where and as whom to send requests.
+#[derive(Clone)]
 pub struct Target {
     /// Base URL without trailing slash, e.g. `http://127.0.0.1:40123`.
     pub base: String,
     pub demo: Option<Demo>,
     /// Precomputed `Authorization: Basic ...` header from the demo credentials.
     pub auth: Option<HeaderValue>,
+    /// `Authorization: Bearer <operator token>`, for seeding orders and invoices.
+    pub operator: Option<HeaderValue>,
 }
 
 impl Target {
-    pub fn new(base: &str, demo: Option<Demo>) -> Result<Target> {
+    pub fn new(base: &str, demo: Option<Demo>, operator_token: Option<&str>) -> Result<Target> {
         let base = base.trim_end_matches('/').to_string();
         let auth = match &demo {
             None => None,
@@ -116,7 +163,16 @@ impl Target {
                 req.headers().get(AUTHORIZATION).cloned()
             }
         };
-        Ok(Target { base, demo, auth })
+        let operator = operator_token
+            .map(|t| HeaderValue::from_str(&format!("Bearer {t}")))
+            .transpose()
+            .context("operator token is not a valid header value")?;
+        Ok(Target {
+            base,
+            demo,
+            auth,
+            operator,
+        })
     }
 
     pub fn url(&self, path: &str) -> Result<Url> {
@@ -125,30 +181,101 @@ impl Target {
     }
 }
 
-/// Per-task request factory and state.
+/// How a worker does one operation.
+enum Plan {
+    /// One GET request.
+    Get { url: Url, auth: Option<HeaderValue> },
+    /// prePayment + confirm.
+    Pay(Payer),
+    /// One refund.
+    Refund(Refunder),
+}
+
+/// Per-task operation factory and state.
 struct Worker {
     scenario: Scenario,
     #[allow(dead_code)] // for scenarios that need per-worker unique data
     id: usize,
-    /// Number of requests this worker has built so far.
+    /// Number of operations this worker has started so far.
     seq: u64,
-    url: Url,
-    auth: Option<HeaderValue>,
+    plan: Plan,
+}
+
+/// What one operation did: its successful requests (with their step timings for
+/// multi-request operations) and whether it succeeded as a whole.
+struct OpOutcome {
+    ok_requests: u64,
+    steps: Steps,
+    result: Result<(), Failure>,
 }
 
 impl Worker {
-    fn request(&mut self, client: &Client) -> RequestBuilder {
-        self.seq += 1;
-        let req = match self.scenario {
-            Scenario::Healthz | Scenario::PaymentRequest | Scenario::Status => {
-                client.get(self.url.clone())
-            }
-        };
-        match &self.auth {
-            Some(auth) => req.header(AUTHORIZATION, auth.clone()),
-            None => req,
+    fn new(scenario: Scenario, id: usize, plan: Plan) -> Worker {
+        Worker {
+            scenario,
+            id,
+            seq: 0,
+            plan,
         }
     }
+
+    async fn op(&mut self, client: &Client) -> OpOutcome {
+        self.seq += 1;
+        let mut steps = Steps::new();
+        let result = match &self.plan {
+            Plan::Get { url, auth } => {
+                let mut req = client.get(url.clone());
+                if let Some(a) = auth {
+                    req = req.header(AUTHORIZATION, a.clone());
+                }
+                get(req).await
+            }
+            Plan::Pay(p) => p.pay(client, &mut steps).await.map(|_| ()),
+            Plan::Refund(r) => r.refund(client).await,
+        };
+        let ok_requests = match self.scenario {
+            // A failed payment may still have had a successful prePayment.
+            Scenario::Payment => steps.len() as u64,
+            _ => u64::from(result.is_ok()),
+        };
+        OpOutcome {
+            ok_requests,
+            steps,
+            result,
+        }
+    }
+}
+
+/// One request whose body is read and discarded; 2xx is success.
+async fn get(req: RequestBuilder) -> Result<(), Failure> {
+    match req.send().await {
+        Ok(resp) => {
+            let status = resp.status();
+            match resp.bytes().await {
+                Ok(_) if status.is_success() => Ok(()),
+                Ok(body) => Err(Failure {
+                    kind: format!("HTTP {status}"),
+                    example: snippet(&body),
+                }),
+                Err(e) => Err(Failure {
+                    kind: format!("reading body: {}", error_chain(&e)),
+                    example: String::new(),
+                }),
+            }
+        }
+        Err(e) => Err(Failure {
+            kind: error_chain(&e),
+            example: String::new(),
+        }),
+    }
+}
+
+/// A failed request: its kind (status line or transport error, prefixed by the step of a
+/// multi-request operation) and the start of the response body.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: String,
+    pub example: String,
 }
 
 pub fn build_client(concurrency: usize) -> Result<Client> {
@@ -166,9 +293,28 @@ pub fn build_client(concurrency: usize) -> Result<Client> {
 #[derive(Clone, Copy, Debug)]
 pub struct LoadConfig {
     pub concurrency: usize,
+    /// Workers of the payment scenarios (`--payment-concurrency`).
+    pub payment_concurrency: usize,
     pub warmup: Duration,
     pub duration: Duration,
 }
+
+impl LoadConfig {
+    /// Number of workers for `scenario`.
+    pub fn workers(&self, scenario: Scenario) -> usize {
+        if scenario.is_payment() {
+            self.payment_concurrency
+        } else {
+            self.concurrency
+        }
+    }
+}
+
+/// Pause after a failed operation of a payment scenario, so a worker whose order is stuck
+/// (e.g. 409 while an attempt is in flight) does not spin on errors.
+pub const ERROR_PAUSE: Duration = Duration::from_millis(50);
+/// Workers start spread over this much of the warmup (all at once without warmup).
+pub const RAMP_UP: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ErrorSample {
@@ -181,20 +327,33 @@ pub struct ErrorSample {
 
 /// Raw outcome of one scenario run (measurement window only).
 pub struct Measurement {
-    /// Latencies of successful (2xx) requests in microseconds, sorted.
+    /// Latencies of successful operations that started and completed in the window, in
+    /// microseconds, sorted. An operation is one request, except for `payment`:
+    /// prePayment + confirm.
     pub latencies_us: Vec<u32>,
+    /// Successful operations completed in the window: `latencies_us.len()` plus those
+    /// that had started during warmup.
+    pub ok_ops: u64,
+    /// Successful (2xx) requests, also those of a failed operation.
+    pub ok_requests: u64,
+    /// Sorted latencies of the successful requests of each step of multi-request
+    /// operations, in step order.
+    pub steps: Vec<(&'static str, Vec<u32>)>,
     pub errors: u64,
     pub error_samples: Vec<ErrorSample>,
-    /// From the end of warmup to the completion of the last counted request.
+    /// Length of the measurement window (`--duration-secs`).
     pub elapsed: Duration,
 }
 
 #[derive(Default)]
 struct TaskResult {
     latencies_us: Vec<u32>,
+    /// Successful operations completed in the window that started during warmup.
+    unsampled_ok: u64,
+    ok_requests: u64,
+    steps: Vec<(&'static str, Vec<u32>)>,
     errors: u64,
     error_kinds: Vec<ErrorSample>,
-    last_done: Option<Instant>,
 }
 
 impl TaskResult {
@@ -222,8 +381,12 @@ impl TaskResult {
     }
 }
 
+fn micros(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
+
 /// Text of an error and all its sources (reqwest's Display alone is terse).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(cause) = src {
@@ -234,67 +397,100 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
-fn snippet(body: &[u8]) -> String {
+pub fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     flat.chars().take(200).collect()
 }
 
-/// Runs `scenario` with `cfg.concurrency` closed-loop workers for
-/// `warmup + duration`, discarding what completes during warmup.
+/// Runs `scenario` with `workers` closed-loop workers for `warmup + duration`.
+/// Payment scenarios need one seat per worker.
+///
+/// What counts is what *completes* in the window `[warmup, warmup + duration]`, whenever
+/// it started, so the rates are completions per second of the window; latencies are
+/// sampled from the operations that also started in it. (Counting what
+/// started in the window instead undercounts when an operation takes seconds, as a
+/// payment does with a thousand workers: the start of the window would hold only
+/// operations begun during warmup.) No operation starts after the window; those still
+/// running finish (each request within the 10 s timeout) but count only if they fail, so
+/// timeouts and other late errors are still reported.
 pub async fn run(
     client: &Client,
     target: &Target,
     scenario: Scenario,
+    workers: usize,
+    seats: &[Seat],
     cfg: LoadConfig,
 ) -> Result<Measurement> {
-    if cfg.concurrency == 0 {
+    if workers == 0 {
         bail!("concurrency must be at least 1");
     }
-    let workers = (0..cfg.concurrency)
-        .map(|id| scenario.worker(target, id))
+    if scenario.seat_needs().is_some() && seats.len() < workers {
+        bail!(
+            "scenario {} needs {workers} seeded orders, has {}",
+            scenario.name(),
+            seats.len()
+        );
+    }
+    let workers = (0..workers)
+        .map(|id| scenario.worker(target, id, seats.get(id)))
         .collect::<Result<Vec<_>>>()?;
+    let pause_after_error = scenario.is_payment();
     let start = Instant::now();
     let measure_from = start + cfg.warmup;
     let deadline = measure_from + cfg.duration;
 
-    let mut handles = Vec::with_capacity(cfg.concurrency);
-    for mut worker in workers {
+    // Workers start spread evenly over the first second of warmup: started all at
+    // once, a thousand slow payment workers stay in lockstep, complete in waves, and
+    // the window then counts whole waves only.
+    let ramp = cfg.warmup.min(RAMP_UP);
+    let n = workers.len() as u32;
+    let mut handles = Vec::with_capacity(workers.len());
+    for (i, mut worker) in workers.into_iter().enumerate() {
         let client = client.clone();
+        let begin = start + ramp * i as u32 / n;
         handles.push(tokio::spawn(async move {
             let mut r = TaskResult {
                 latencies_us: Vec::with_capacity(1 << 14),
                 ..Default::default()
             };
+            tokio::time::sleep_until(begin).await;
             loop {
                 let t0 = Instant::now();
                 if t0 >= deadline {
                     break;
                 }
-                let outcome = match worker.request(&client).send().await {
-                    Ok(resp) => {
-                        let status = resp.status();
-                        match resp.bytes().await {
-                            Ok(_) if status.is_success() => Ok(()),
-                            Ok(body) => Err((format!("HTTP {status}"), snippet(&body))),
-                            Err(e) => {
-                                Err((format!("reading body: {}", error_chain(&e)), String::new()))
-                            }
+                let op = worker.op(&client).await;
+                let done = Instant::now();
+                let failed = op.result.is_err();
+                let in_window = done >= measure_from && done <= deadline;
+                // Latency only of operations that also started in the window, so that
+                // cold-start effects stay in the warmup.
+                let sampled = in_window && t0 >= measure_from;
+                if in_window {
+                    r.ok_requests += op.ok_requests;
+                }
+                if sampled {
+                    for (name, d) in &op.steps {
+                        match r.steps.iter_mut().find(|(n, _)| n == name) {
+                            Some((_, v)) => v.push(micros(*d)),
+                            None => r.steps.push((name, vec![micros(*d)])),
                         }
                     }
-                    Err(e) => Err((error_chain(&e), String::new())),
-                };
-                let done = Instant::now();
-                if t0 < measure_from {
-                    continue;
                 }
-                r.last_done = Some(done);
-                match outcome {
-                    Ok(()) => {
-                        let us = (done - t0).as_micros();
-                        r.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
+                match op.result {
+                    Ok(()) if sampled => r.latencies_us.push(micros(done - t0)),
+                    Ok(()) if in_window => r.unsampled_ok += 1,
+                    Ok(()) => {}
+                    // Errors after the window still count (e.g. a request that timed out).
+                    Err(f) if done >= measure_from => {
+                        let example = f.example;
+                        r.record_error(f.kind, || example);
                     }
-                    Err((kind, example)) => r.record_error(kind, || example),
+                    Err(_) => {}
+                }
+                if failed && pause_after_error && done + ERROR_PAUSE < deadline {
+                    tokio::time::sleep(ERROR_PAUSE).await;
                 }
             }
             r
@@ -302,17 +498,24 @@ pub async fn run(
     }
 
     let mut latencies_us = Vec::new();
+    let mut ok_ops = 0;
+    let mut ok_requests = 0;
+    let mut steps: Vec<(&'static str, Vec<u32>)> = Vec::new();
     let mut errors = 0;
     let mut kinds: Vec<ErrorSample> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut last_done = deadline;
     for h in handles {
         let r = h.await.context("load task panicked")?;
         latencies_us.extend_from_slice(&r.latencies_us);
-        errors += r.errors;
-        if let Some(t) = r.last_done {
-            last_done = last_done.max(t);
+        ok_ops += r.latencies_us.len() as u64 + r.unsampled_ok;
+        ok_requests += r.ok_requests;
+        for (name, v) in r.steps {
+            match steps.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, all)) => all.extend_from_slice(&v),
+                None => steps.push((name, v)),
+            }
         }
+        errors += r.errors;
         for e in r.error_kinds {
             match index.get(&e.kind) {
                 Some(&i) => kinds[i].count += e.count,
@@ -324,13 +527,19 @@ pub async fn run(
         }
     }
     latencies_us.sort_unstable();
+    for (_, v) in &mut steps {
+        v.sort_unstable();
+    }
     kinds.sort_by_key(|k| std::cmp::Reverse(k.count));
     kinds.truncate(MAX_ERROR_KINDS);
     Ok(Measurement {
         latencies_us,
+        ok_ops,
+        ok_requests,
+        steps,
         errors,
         error_samples: kinds,
-        elapsed: last_done - measure_from,
+        elapsed: cfg.duration,
     })
 }
 
@@ -344,20 +553,48 @@ pub struct ScenarioStats {
     pub measured_secs: f64,
     /// Completed requests in the window, successful or not.
     pub requests: u64,
-    /// Non-2xx responses plus transport errors (timeouts, refused, ...).
+    /// Non-2xx responses plus transport errors (timeouts, refused, ...), and 200 answers
+    /// of confirm/refund whose attempt did not succeed; also those that completed after
+    /// the window, while the last operations drained.
     pub errors: u64,
     /// Successful (2xx) requests per second.
     pub rps: f64,
     /// All completed requests per second, errors included.
     pub total_rps: f64,
-    /// Latency percentiles of successful requests, in milliseconds.
+    /// `payment` only: payments (prePayment and confirm both succeeded) per second.
+    pub payments_per_sec: Option<f64>,
+    /// `payment` only: number of successful payments in the window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payments: Option<u64>,
+    /// Latency percentiles of successful operations that started and completed in the
+    /// window, in milliseconds: one request, or for `payment` the whole prePayment +
+    /// confirm pair.
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub p999_ms: Option<f64>,
     pub max_ms: Option<f64>,
     /// `rps` divided by the healthz `rps` on the same database in the same run.
     pub vs_healthz: Option<f64>,
+    /// Per-request latencies of each step of a multi-request operation (`payment`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepStats>,
+    /// Payment scenarios: seconds it took to seed the workers' orders and invoices (and
+    /// the refund scenario's seed payments) before the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed_secs: Option<f64>,
     pub error_samples: Vec<ErrorSample>,
+}
+
+/// Latency of the successful requests of one step of a multi-request operation.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepStats {
+    pub step: String,
+    /// Successful requests of this step in the latency sample.
+    pub count: u64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub p999_ms: Option<f64>,
+    pub max_ms: Option<f64>,
 }
 
 /// Nearest-rank percentile of sorted data, `p` in 0..=100.
@@ -375,25 +612,45 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+fn ms(sorted_us: &[u32], p: f64) -> Option<f64> {
+    percentile(sorted_us, p).map(|us| round2(f64::from(us) / 1000.0))
+}
+
 impl ScenarioStats {
     pub fn new(scenario: Scenario, database: &str, concurrency: usize, m: &Measurement) -> Self {
-        let ok = m.latencies_us.len() as u64;
+        let ok_ops = m.ok_ops;
         let secs = m.elapsed.as_secs_f64().max(1e-9);
-        let ms = |p: f64| percentile(&m.latencies_us, p).map(|us| round2(f64::from(us) / 1000.0));
+        let lat = &m.latencies_us;
+        let payments = scenario.counts_payments().then_some(ok_ops);
         ScenarioStats {
             scenario: scenario.name().to_string(),
             database: database.to_string(),
             concurrency,
             measured_secs: (secs * 1000.0).round() / 1000.0,
-            requests: ok + m.errors,
+            requests: m.ok_requests + m.errors,
             errors: m.errors,
-            rps: round2(ok as f64 / secs),
-            total_rps: round2((ok + m.errors) as f64 / secs),
-            p50_ms: ms(50.0),
-            p99_ms: ms(99.0),
-            p999_ms: ms(99.9),
-            max_ms: ms(100.0),
+            rps: round2(m.ok_requests as f64 / secs),
+            total_rps: round2((m.ok_requests + m.errors) as f64 / secs),
+            payments_per_sec: payments.map(|n| round2(n as f64 / secs)),
+            payments,
+            p50_ms: ms(lat, 50.0),
+            p99_ms: ms(lat, 99.0),
+            p999_ms: ms(lat, 99.9),
+            max_ms: ms(lat, 100.0),
             vs_healthz: None,
+            steps: m
+                .steps
+                .iter()
+                .map(|(name, v)| StepStats {
+                    step: (*name).to_string(),
+                    count: v.len() as u64,
+                    p50_ms: ms(v, 50.0),
+                    p99_ms: ms(v, 99.0),
+                    p999_ms: ms(v, 99.9),
+                    max_ms: ms(v, 100.0),
+                })
+                .collect(),
+            seed_secs: None,
             error_samples: m.error_samples.clone(),
         }
     }

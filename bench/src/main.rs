@@ -2,7 +2,9 @@
 //! database, drives it over loopback HTTP with closed-loop workers and reports
 //! throughput and latency as a table, `latest.json` and `latest.svg`.
 
+mod limits;
 mod load;
+mod payments;
 mod report;
 mod server;
 
@@ -15,7 +17,7 @@ use clap::Parser;
 
 use load::{LoadConfig, Scenario, ScenarioStats, Target};
 use report::{Report, Skipped};
-use server::{Database, DbEnv, PrepError, Server};
+use server::{Database, DbEnv, PrepError, ServeOpts, Server};
 
 #[derive(Parser, Debug)]
 #[command(about = "Load-test the dealerpay server over loopback HTTP")]
@@ -39,12 +41,22 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "healthz,paymentrequest,status"
+        default_value = "healthz,paymentrequest,status,payment,refund"
     )]
     scenarios: Vec<Scenario>,
     /// Concurrent connections (one closed-loop worker each).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Workers of the payment scenarios (payment, refund), each with a repair order and
+    /// invoice of its own [default: --concurrency].
+    #[arg(long)]
+    payment_concurrency: Option<usize>,
+    /// Latency the server's in-process sandbox processor adds to every call (ms).
+    #[arg(long, default_value_t = 0)]
+    sandbox_latency_ms: u64,
+    /// Passed to `serve --processor-timeout-secs` [default: the server's own].
+    #[arg(long)]
+    processor_timeout_secs: Option<u64>,
     /// Measured seconds per scenario.
     #[arg(long, default_value_t = 10)]
     duration_secs: u64,
@@ -91,16 +103,27 @@ fn dedup<T: PartialEq + Copy>(items: impl IntoIterator<Item = T>) -> Vec<T> {
 }
 
 async fn run(args: Args) -> Result<ExitCode> {
-    if args.concurrency == 0 || args.duration_secs == 0 {
-        bail!("--concurrency and --duration-secs must be at least 1");
+    let payment_concurrency = args.payment_concurrency.unwrap_or(args.concurrency);
+    if args.concurrency == 0 || payment_concurrency == 0 || args.duration_secs == 0 {
+        bail!("--concurrency, --payment-concurrency and --duration-secs must be at least 1");
     }
     let cfg = LoadConfig {
         concurrency: args.concurrency,
+        payment_concurrency,
         warmup: Duration::from_secs(args.warmup_secs),
         duration: Duration::from_secs(args.duration_secs),
     };
     // healthz first: every other scenario's ratio is relative to it.
-    let scenarios = dedup(std::iter::once(Scenario::Healthz).chain(args.scenarios.iter().copied()));
+    let scenarios = if args.target_url.is_some() {
+        vec![Scenario::Healthz]
+    } else {
+        dedup(std::iter::once(Scenario::Healthz).chain(args.scenarios.iter().copied()))
+    };
+    // Every worker holds a connection, on both sides of loopback.
+    let max_workers = scenarios.iter().map(|&s| cfg.workers(s)).max().unwrap_or(1);
+    if let Some(msg) = limits::ensure_nofile(limits::wanted(max_workers)) {
+        eprintln!("{msg}");
+    }
     let (timestamp, unix_time) = report::now_utc();
     let mut report = Report {
         timestamp,
@@ -110,6 +133,9 @@ async fn run(args: Args) -> Result<ExitCode> {
         os: std::env::consts::OS.into(),
         arch: std::env::consts::ARCH.into(),
         concurrency: args.concurrency,
+        payment_concurrency,
+        sandbox_latency_ms: args.sandbox_latency_ms,
+        processor_timeout_secs: args.processor_timeout_secs,
         duration_secs: args.duration_secs,
         warmup_secs: args.warmup_secs,
         target_url: args.target_url.clone(),
@@ -120,7 +146,7 @@ async fn run(args: Args) -> Result<ExitCode> {
     let mut failed = false;
 
     if let Some(url) = &args.target_url {
-        let target = Target::new(url, None)?;
+        let target = Target::new(url, None, None)?;
         eprintln!(
             "== target {}: healthz only, no server management",
             target.base
@@ -164,8 +190,13 @@ async fn run(args: Args) -> Result<ExitCode> {
                     continue;
                 }
             };
+            let opts = ServeOpts {
+                sandbox_latency_ms: args.sandbox_latency_ms,
+                processor_timeout_secs: args.processor_timeout_secs,
+                operator_token: payments::random_token(),
+            };
             let outcome = tokio::select! {
-                r = bench_database(&bin, &env, args.port, &scenarios, cfg) => r,
+                r = bench_database(&bin, &env, args.port, &opts, &scenarios, cfg) => r,
                 _ = tokio::signal::ctrl_c() => {
                     // The server child is killed on drop; drop the database too.
                     eprintln!("interrupted; cleaning up (logs kept in {})", env.dir.display());
@@ -202,8 +233,13 @@ async fn run(args: Args) -> Result<ExitCode> {
     report::write_json(&json, &report)?;
     report::write_svg(&svg, &report)?;
     println!("\nwrote {} and {}", json.display(), svg.display());
-    // Fail if a database broke or a scenario had no successful request at all.
-    let useless = report.results.is_empty() || report.results.iter().any(|r| r.rps == 0.0);
+    // Fail if a database broke or a scenario had no successful request (or, for
+    // `payment`, no successful payment) at all.
+    let useless = report.results.is_empty()
+        || report
+            .results
+            .iter()
+            .any(|r| r.rps == 0.0 || r.payments_per_sec == Some(0.0));
     Ok(if failed || useless {
         ExitCode::FAILURE
     } else {
@@ -222,6 +258,7 @@ async fn bench_database(
     bin: &Path,
     env: &DbEnv,
     port: u16,
+    opts: &ServeOpts,
     scenarios: &[Scenario],
     cfg: LoadConfig,
 ) -> Result<(Vec<ScenarioStats>, Vec<String>)> {
@@ -232,7 +269,7 @@ async fn bench_database(
     } else {
         port
     };
-    let mut srv = Server::start(bin, env, port)?;
+    let mut srv = Server::start(bin, env, port, opts)?;
     let ready = match srv.wait_ready().await {
         Ok(t) => t,
         Err(e) => {
@@ -245,7 +282,7 @@ async fn bench_database(
         srv.base_url,
         ready.as_secs_f64()
     );
-    let result = match Target::new(&srv.base_url, Some(demo)) {
+    let result = match Target::new(&srv.base_url, Some(demo), Some(&opts.operator_token)) {
         Ok(target) => run_scenarios(&target, scenarios, db, cfg).await,
         Err(e) => Err(e),
     };
@@ -271,23 +308,59 @@ async fn run_scenarios(
 ) -> Result<Vec<ScenarioStats>> {
     let mut out = Vec::new();
     for &s in scenarios {
+        let workers = cfg.workers(s);
+        // Payment scenarios: an order and invoice per worker, seeded before the run.
+        let (seats, seed_secs) = match s.seat_needs() {
+            None => (Vec::new(), None),
+            Some(seed_payment) => {
+                let t0 = std::time::Instant::now();
+                let seats = payments::seed(target, workers, seed_payment)
+                    .await
+                    .with_context(|| format!("seeding {db}/{}", s.name()))?;
+                let secs = t0.elapsed().as_secs_f64();
+                eprintln!(
+                    "   {db}/{}: seeded {workers} orders + invoices{} in {secs:.2} s ({} at a time)",
+                    s.name(),
+                    match seed_payment {
+                        Some(c) => format!(" and paid ${}.{:02} on each", c / 100, c % 100),
+                        None => String::new(),
+                    },
+                    payments::SEED_CONCURRENCY
+                );
+                (seats, Some((secs * 1000.0).round() / 1000.0))
+            }
+        };
         eprintln!(
-            "   {db}/{}: {} workers, {} s warmup + {} s",
+            "   {db}/{}: {workers} workers, {} s warmup + {} s",
             s.name(),
-            cfg.concurrency,
             cfg.warmup.as_secs(),
             cfg.duration.as_secs()
         );
         // A fresh pool per scenario, so no scenario inherits warm connections.
-        let client = load::build_client(cfg.concurrency)?;
-        let m = load::run(&client, target, s, cfg).await?;
-        let st = ScenarioStats::new(s, db, cfg.concurrency, &m);
+        let client = load::build_client(workers)?;
+        let m = load::run(&client, target, s, workers, &seats, cfg).await?;
+        let mut st = ScenarioStats::new(s, db, workers, &m);
+        st.seed_secs = seed_secs;
+        let payments = st
+            .payments_per_sec
+            .map(|p| format!(", {p:.1} payments/s"))
+            .unwrap_or_default();
         eprintln!(
-            "   {db}/{}: {:.1} req/s, {} errors",
+            "   {db}/{}: {:.1} req/s{payments}, {} errors",
             s.name(),
             st.rps,
             st.errors
         );
+        for step in &st.steps {
+            eprintln!(
+                "   {db}/{}:   {} p50 {} ms, p99 {} ms ({} sampled)",
+                s.name(),
+                step.step,
+                step.p50_ms.map_or("-".into(), |v| format!("{v:.2}")),
+                step.p99_ms.map_or("-".into(), |v| format!("{v:.2}")),
+                step.count
+            );
+        }
         out.push(st);
     }
     let base = out

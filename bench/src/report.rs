@@ -26,6 +26,12 @@ pub struct Report {
     pub os: String,
     pub arch: String,
     pub concurrency: usize,
+    /// Workers of the payment scenarios (`--payment-concurrency`).
+    pub payment_concurrency: usize,
+    /// `serve --sandbox-latency-ms`: added to every sandbox processor call.
+    pub sandbox_latency_ms: u64,
+    /// `serve --processor-timeout-secs`, when given.
+    pub processor_timeout_secs: Option<u64>,
     pub duration_secs: u64,
     pub warmup_secs: u64,
     /// Base URL when run with `--target-url`, otherwise absent.
@@ -87,13 +93,14 @@ pub fn table(results: &[ScenarioStats]) -> String {
         "database",
         "concurrency",
         "req/s",
+        "payments/s",
         "p50 ms",
         "p99 ms",
         "p99.9 ms",
         "errors",
         "vs healthz",
     ];
-    let rows: Vec<[String; 9]> = results
+    let rows: Vec<[String; 10]> = results
         .iter()
         .map(|r| {
             [
@@ -101,6 +108,8 @@ pub fn table(results: &[ScenarioStats]) -> String {
                 r.database.clone(),
                 r.concurrency.to_string(),
                 format!("{:.1}", r.rps),
+                r.payments_per_sec
+                    .map_or_else(String::new, |x| format!("{x:.1}")),
                 opt(r.p50_ms),
                 opt(r.p99_ms),
                 opt(r.p999_ms),
@@ -331,7 +340,23 @@ pub fn svg(report: &Report) -> String {
             dbs.push(r.database.clone());
         }
     }
-    let height = 70.0 + 2.0 * CHART_H + 10.0;
+    // A third chart for payments/s when a payment scenario ran.
+    let payment_scenarios: Vec<String> = scenarios
+        .iter()
+        .filter(|s| {
+            report
+                .results
+                .iter()
+                .any(|r| &r.scenario == *s && r.payments_per_sec.is_some())
+        })
+        .cloned()
+        .collect();
+    let charts = if payment_scenarios.is_empty() {
+        2.0
+    } else {
+        3.0
+    };
+    let height = 70.0 + charts * CHART_H + 10.0;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -342,14 +367,23 @@ pub fn svg(report: &Report) -> String {
          .tick{font-size:11px;fill:#555}.val{font-size:11px;text-anchor:middle}.sub{font-size:12px;fill:#555;text-anchor:middle}</style>\n",
     );
     let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let sub = format!(
-        "dealerpay bench {} | commit {} | {} CPUs | concurrency {} | {} s (+{} s warmup) per scenario",
+    let mut sub = format!(
+        "dealerpay bench {} | commit {} | {} CPUs | concurrency {}",
         report.timestamp,
         report.git_commit.as_deref().unwrap_or("unknown"),
         report.nproc,
         report.concurrency,
-        report.duration_secs,
-        report.warmup_secs
+    );
+    if report.payment_concurrency != report.concurrency {
+        let _ = write!(sub, " (payments {})", report.payment_concurrency);
+    }
+    if report.sandbox_latency_ms > 0 {
+        let _ = write!(sub, " | sandbox latency {} ms", report.sandbox_latency_ms);
+    }
+    let _ = write!(
+        sub,
+        " | {} s (+{} s warmup) per scenario",
+        report.duration_secs, report.warmup_secs
     );
     let _ = writeln!(
         out,
@@ -386,7 +420,7 @@ pub fn svg(report: &Report) -> String {
         label: |v| format!("{v:.0}"),
     };
     let p99 = Chart {
-        title: "p99 latency (ms, lower is better)",
+        title: "p99 latency (ms; payment: the prePayment + confirm pair; lower is better)",
         y_label: "p99 latency (ms)",
         value: |r| r.p99_ms,
         label: |v| format!("{v:.2}"),
@@ -407,6 +441,22 @@ pub fn svg(report: &Report) -> String {
         &dbs,
         &report.results,
     );
+    if !payment_scenarios.is_empty() {
+        let payments = Chart {
+            title: "Card payments/s (prePayment + confirm both succeeded, higher is better)",
+            y_label: "payments / s",
+            value: |r| r.payments_per_sec,
+            label: |v| format!("{v:.1}"),
+        };
+        bar_chart(
+            &mut out,
+            60.0 + 2.0 * CHART_H,
+            &payments,
+            &payment_scenarios,
+            &dbs,
+            &report.results,
+        );
+    }
     out.push_str("</svg>\n");
     out
 }
@@ -422,6 +472,58 @@ mod tests {
         assert_eq!(nice_axis(1.3), (1.5, 0.5));
         let (m, s) = nice_axis(37.0);
         assert!(m >= 37.0 && s > 0.0);
+    }
+
+    fn stats(s: crate::load::Scenario, ok_requests: u64, ops: u32) -> ScenarioStats {
+        let m = crate::load::Measurement {
+            latencies_us: (1..=ops).collect(),
+            ok_ops: u64::from(ops),
+            ok_requests,
+            steps: Vec::new(),
+            errors: 0,
+            error_samples: Vec::new(),
+            elapsed: std::time::Duration::from_secs(1),
+        };
+        ScenarioStats::new(s, "sqlite", 4, &m)
+    }
+
+    #[test]
+    fn payments_column_and_chart() {
+        use crate::load::Scenario;
+        let rows = vec![
+            stats(Scenario::Healthz, 1000, 1000),
+            stats(Scenario::Payment, 200, 100),
+        ];
+        assert_eq!(rows[0].payments_per_sec, None);
+        assert_eq!(rows[1].payments_per_sec, Some(100.0));
+        assert_eq!(rows[1].rps, 200.0);
+        let t = table(&rows);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].contains("payments/s"));
+        // healthz: req/s then blank payments/s; payment: both.
+        assert!(lines[2].contains("1000.0") && !lines[2].contains("100.0 "));
+        assert!(lines[3].contains("200.0") && lines[3].contains("100.0"));
+        let mut report = Report {
+            timestamp: "t".into(),
+            unix_time: 0,
+            git_commit: None,
+            nproc: 2,
+            os: "linux".into(),
+            arch: "x86_64".into(),
+            concurrency: 4,
+            payment_concurrency: 4,
+            sandbox_latency_ms: 0,
+            processor_timeout_secs: None,
+            duration_secs: 1,
+            warmup_secs: 0,
+            target_url: None,
+            results: rows,
+            skipped: Vec::new(),
+            notes: Vec::new(),
+        };
+        assert!(svg(&report).contains("Card payments/s"));
+        report.results.truncate(1);
+        assert!(!svg(&report).contains("Card payments/s"));
     }
 
     #[test]

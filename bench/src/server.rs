@@ -224,6 +224,17 @@ pub fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// How `dealerpay serve` is started besides its address and database.
+#[derive(Clone, Debug)]
+pub struct ServeOpts {
+    /// `--sandbox-latency-ms`: latency the in-process sandbox processor adds to every call.
+    pub sandbox_latency_ms: u64,
+    /// `--processor-timeout-secs`; `None` keeps the server's default.
+    pub processor_timeout_secs: Option<u64>,
+    /// `DEALERPAY_OPERATOR_TOKEN`, used to seed orders and invoices over HTTP.
+    pub operator_token: String,
+}
+
 pub struct Server {
     child: Child,
     pub base_url: String,
@@ -232,13 +243,20 @@ pub struct Server {
 
 impl Server {
     /// Starts `dealerpay serve`; stdout and stderr go to `server.log`.
-    pub fn start(bin: &Path, env: &DbEnv, port: u16) -> Result<Server> {
+    pub fn start(bin: &Path, env: &DbEnv, port: u16, opts: &ServeOpts) -> Result<Server> {
         let log = env.log_path();
         let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let err = out.try_clone()?;
         let listen = format!("127.0.0.1:{port}");
-        let child = Command::new(bin)
-            .args(["serve", "--listen", &listen, "--database", &env.url])
+        let mut cmd = Command::new(bin);
+        cmd.args(["serve", "--listen", &listen, "--database", &env.url])
+            .arg("--sandbox-latency-ms")
+            .arg(opts.sandbox_latency_ms.to_string());
+        if let Some(t) = opts.processor_timeout_secs {
+            cmd.arg("--processor-timeout-secs").arg(t.to_string());
+        }
+        let child = cmd
+            .env("DEALERPAY_OPERATOR_TOKEN", &opts.operator_token)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -42,6 +42,10 @@ pub fn hmac_hex(key: &[u8], data: &[u8]) -> String {
     hex_encode(&sign(key, data))
 }
 
+pub fn hmac_raw(key: &[u8], data: &[u8]) -> Vec<u8> {
+    sign(key, data)
+}
+
 pub fn sha256_hex(data: &[u8]) -> String {
     hex_encode(&Sha256::digest(data))
 }
@@ -311,6 +315,10 @@ async fn partner(app: &AppState, b64: &str) -> ApiResult<Principal> {
             v1::NULL_CREDENTIALS,
             "the Basic credentials are empty",
         ));
+    }
+    // Usernames are printable (PostgreSQL also refuses NUL in text): anything else is wrong.
+    if username.len() > 64 || username.chars().any(char::is_control) {
+        return Err(wrong());
     }
     let Some(row) = store::repo::partners::by_username(&app.db, username).await? else {
         // Spend the same time as a real check so usernames cannot be probed by timing.

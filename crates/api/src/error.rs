@@ -79,6 +79,19 @@ impl ApiError {
     pub fn not_found(entry: CatalogEntry, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, entry, detail)
     }
+    /// A Checkout-family error (codes 93xxxxx).
+    pub fn checkout(
+        status: StatusCode,
+        entry: CatalogEntry,
+        detail: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code: Code::Checkout(entry),
+            detail: detail.into(),
+            retry_after: None,
+        }
+    }
     pub fn generic(status: StatusCode, g: Generic, detail: impl Into<String>) -> ApiError {
         ApiError {
             status,
@@ -181,7 +194,7 @@ impl ApiError {
                 "warnings": [],
             }),
             Family::Checkout => serde_json::json!({
-                "error": { "code": entry.code, "name": entry.title, "message": entry.description },
+                "error": { "code": entry.code, "name": entry.title, "message": entry.description, "detail": self.detail },
             }),
         };
         let mut resp = (status, axum::Json(body)).into_response();

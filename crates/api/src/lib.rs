@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod checkout_auth;
 pub mod core;
 pub mod error;
 pub mod extract;

@@ -31,6 +31,7 @@ use utoipa_axum::routes;
         (name = "card payments", description = "prePayment, confirm, 3-D Secure, refunds, voids, fees"),
         (name = "dealer data", description = "DMS-sync upserts"),
         (name = "admin", description = "Operator API"),
+        (name = "checkout", description = "Hosted checkout: merchant namespaces, API keys, users, sessions (Checkout error catalog 93xxxxx)"),
         (name = "customer pages", description = "Pages customers open"),
         (name = "operations", description = "Health, metrics, docs")
     )
@@ -95,6 +96,19 @@ fn router_and_spec() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::revoke_grant))
         .routes(routes!(admin::mint_token))
         .routes(routes!(admin::settle))
+        .routes(routes!(checkout::create_namespace))
+        .routes(routes!(checkout::disable_namespace))
+        .routes(routes!(checkout::create_api_key))
+        .routes(routes!(checkout::revoke_api_key))
+        .routes(routes!(checkout::token))
+        .routes(routes!(checkout::create_user))
+        .routes(routes!(checkout::login))
+        .routes(routes!(checkout::request_reset))
+        .routes(routes!(checkout::confirm_reset))
+        .routes(routes!(checkout::create_session, checkout::list_sessions))
+        .routes(routes!(checkout::get_session))
+        .routes(routes!(checkout::cancel_session))
+        .routes(routes!(checkout::expire_session))
         .routes(routes!(pay::pay_page))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))

@@ -41,6 +41,8 @@ async fn credential_errors() {
         get().basic_auth("nobody-here", Some(&p.secret)),
         get().header("Authorization", "Basic !!!not-base64!!!"),
         get().header("Authorization", "Digest username=x"),
+        // PostgreSQL refuses NUL in text: must be a plain 401, not a 500.
+        get().basic_auth("bad\u{0}user", Some(&p.secret)),
     ] {
         let (st, b) = TestApp::send(rb).await;
         assert_eq!(st, 401, "{b}");

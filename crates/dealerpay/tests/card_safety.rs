@@ -469,7 +469,11 @@ async fn database_artifacts(url: &str, dir: Option<&Path>) -> Vec<(String, Vec<u
     for p in &paths {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         // The key file (the card-hash secret kept outside the database) is searched as bytes only.
-        if !name.ends_with("-wal") && !name.ends_with("-shm") && !name.ends_with("-journal") && !name.ends_with(".key") {
+        if !name.ends_with("-wal")
+            && !name.ends_with("-shm")
+            && !name.ends_with("-journal")
+            && !name.ends_with(".key")
+        {
             out.extend(dump_tables(&format!("sqlite://{}", p.display()), &name).await);
         }
     }

@@ -69,6 +69,8 @@ impl Op {
             Family::ShortLink
         } else if self.template.starts_with("/payment/v3/") {
             Family::V3
+        } else if self.template.starts_with("/payment/checkout/") {
+            Family::Checkout
         } else {
             Family::V1
         }
@@ -79,6 +81,7 @@ impl Op {
 enum Family {
     V1,
     V3,
+    Checkout,
     Html,
     ShortLink,
 }
@@ -962,6 +965,23 @@ fn judge(
                         }
                         if !v["warnings"].is_array() {
                             f.push("v1 warnings is not an array".into());
+                        }
+                    }
+                    None => f.push(format!("error body is not JSON ({content_type})")),
+                },
+                Family::Checkout => match &parsed {
+                    Some(v) => {
+                        match v["error"]["code"].as_i64() {
+                            Some(c) if (9_300_000..9_400_000).contains(&c) => {
+                                title = v["error"]["name"].as_str().map(|n| format!("checkout {n}"))
+                            }
+                            _ => f.push("checkout error.code is not a 93xxxxx integer".into()),
+                        }
+                        if v["error"]["name"].as_str().is_none_or(|n| n.is_empty()) {
+                            f.push("checkout error.name is missing or empty".into());
+                        }
+                        if !v["error"]["message"].is_string() {
+                            f.push("checkout error.message is not a string".into());
                         }
                     }
                     None => f.push(format!("error body is not JSON ({content_type})")),

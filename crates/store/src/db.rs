@@ -28,6 +28,7 @@ pub struct Db {
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_foundation.sql")),
     (2, include_str!("../migrations/0002_card_payments.sql")),
+    (3, include_str!("../migrations/0003_checkout.sql")),
 ];
 
 impl Db {

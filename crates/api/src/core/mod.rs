@@ -2,6 +2,7 @@
 //! validate, authorize against the stored data, and write in one transaction.
 
 pub mod attempt_views;
+pub mod checkout;
 pub mod dealer_data;
 pub mod partners;
 pub mod payment_requests;

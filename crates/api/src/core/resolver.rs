@@ -124,6 +124,12 @@ pub fn spawn(app: AppState) -> tokio::task::JoinHandle<()> {
             if let Err(e) = run_once(&app, 64).await {
                 tracing::warn!(error = ?e.detail, "resolver pass failed");
             }
+            // Checkout sessions past their expiry: one conditional UPDATE, safe on many servers.
+            match store::repo::checkout::expire_due(&app.db, Timestamp::now().millis()).await {
+                Ok(n) if n > 0 => tracing::info!(expired = n, "expired checkout sessions"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "session expiry failed"),
+            }
             let now = Timestamp::now().millis();
             if now - last_settlement >= 60_000 {
                 last_settlement = now;

@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers are thin: parse, authenticate, call `core`, wrap the result.
 
 pub mod admin;
+pub mod checkout;
 pub mod dealer_data;
 pub mod ops;
 pub mod pay;

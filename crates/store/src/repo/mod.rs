@@ -1,4 +1,5 @@
 pub mod attempts;
+pub mod checkout;
 pub mod dealers;
 pub mod idempotency;
 pub mod invoices;

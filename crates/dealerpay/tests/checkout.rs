@@ -1,0 +1,548 @@
+//! Checkout: merchant namespaces, API keys and JWT access tokens, merchant users and password
+//! resets, and the session lifecycle — each Checkout catalog error from a real condition.
+
+mod common;
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn co_error(body: &Value, name: &str) -> i64 {
+    assert_eq!(body["error"]["name"], name, "expected {name}, got {body}");
+    let code = body["error"]["code"].as_i64().unwrap();
+    assert!((9_300_000..9_400_000).contains(&code), "{body}");
+    code
+}
+
+struct Merchant<'a> {
+    app: &'a TestApp,
+    ns: String,
+    seed: Seed,
+    key: String,
+    key_id: String,
+    token: String,
+}
+
+impl<'a> Merchant<'a> {
+    async fn new(app: &'a TestApp) -> Merchant<'a> {
+        let seed = app.seed(10.0).await;
+        let ns = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let (st, b) = TestApp::send(
+            app.op(Method::POST, "/payment/checkout/v1/namespaces")
+                .json(&json!({
+            "namespace": ns, "name": "Test Motors Online", "dealerUuid": seed.dealer,
+            "departmentUuid": seed.department, "dealerAssociateUUID": seed.associate})),
+        )
+        .await;
+        assert_eq!(st, 201, "{b}");
+        let (st, b) = TestApp::send(
+            app.op(
+                Method::POST,
+                &format!("/payment/checkout/v1/namespaces/{ns}/api-keys"),
+            )
+            .json(&json!({"label": "web"})),
+        )
+        .await;
+        assert_eq!(st, 201, "{b}");
+        let key = b["apiKey"].as_str().unwrap().to_string();
+        let key_id = b["id"].as_str().unwrap().to_string();
+        let mut m = Merchant {
+            app,
+            ns,
+            seed,
+            key,
+            key_id,
+            token: String::new(),
+        };
+        let (st, b) = m.exchange(&m.key.clone()).await;
+        assert_eq!(st, 200, "{b}");
+        assert_eq!(b["tokenType"], "Bearer");
+        assert_eq!(b["expiresIn"], json!(900));
+        m.token = b["accessToken"].as_str().unwrap().to_string();
+        m
+    }
+
+    async fn exchange(&self, key: &str) -> (u16, Value) {
+        TestApp::send(
+            self.app
+                .req(
+                    Method::POST,
+                    &format!("/payment/checkout/v1/namespaces/{}/token", self.ns),
+                )
+                .json(&json!({"apiKey": key})),
+        )
+        .await
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/payment/checkout/v1/namespaces/{}{rest}", self.ns)
+    }
+
+    async fn call(&self, method: Method, rest: &str, body: Option<Value>) -> (u16, Value) {
+        let mut rb = self
+            .app
+            .req(method, &self.path(rest))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        TestApp::send(rb).await
+    }
+
+    async fn session(&self, reference: &str, extra: Value) -> (u16, Value) {
+        let mut body = json!({"referenceId": reference, "amount": 42.5, "successUrl": "https://shop.example/ok", "cancelUrl": "https://shop.example/no"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        self.call(Method::POST, "/sessions", Some(body)).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_and_access_tokens() {
+    let app = TestApp::spawn().await;
+    let m = Merchant::new(&app).await;
+    let other = Merchant::new(&app).await;
+
+    // API keys.
+    let (st, b) = m.exchange("dpk_not-a-key").await;
+    assert_eq!(st, 401);
+    assert_eq!(co_error(&b, "API_KEY_NOT_FOUND"), 9_300_400);
+    let (st, b) = m.exchange(&other.key).await;
+    assert_eq!(st, 403);
+    co_error(&b, "INVALID_NAMESPACE");
+    let (st, b) = m.exchange("").await;
+    assert_eq!(st, 400);
+    co_error(&b, "VALIDATION_ERROR");
+
+    // Bearer tokens on a merchant route.
+    let sessions = m.path("/sessions");
+    let (st, b) = TestApp::send(app.req(Method::GET, &sessions)).await;
+    assert_eq!(st, 401);
+    assert_eq!(co_error(&b, "ACCESS_TOKEN_REQUIRED"), 9_300_011);
+    let (st, b) = TestApp::send(app.req(Method::GET, &sessions).bearer_auth("not.a-jwt")).await;
+    assert_eq!(st, 401);
+    co_error(&b, "INVALID_JWT_TOKEN");
+    let parts: Vec<&str> = m.token.split('.').collect();
+    let forged_claims = base64_url(&json!({"iss": "dealerpay", "sub": "key:1", "ns": m.ns, "iat": 0, "exp": 9_999_999_999i64, "jti": "x"}).to_string());
+    let forged = format!("{}.{}.{}", parts[0], forged_claims, parts[2]);
+    let (st, b) = TestApp::send(app.req(Method::GET, &sessions).bearer_auth(&forged)).await;
+    assert_eq!(st, 401);
+    co_error(&b, "INVALID_ACCESS_TOKEN");
+    let expired = api::checkout_auth::mint(&app.state, &m.ns, "key:1", now_s() - 3600);
+    let (st, b) = TestApp::send(app.req(Method::GET, &sessions).bearer_auth(&expired)).await;
+    assert_eq!(st, 401);
+    co_error(&b, "JWT_TOKEN_EXPIRED");
+    let (st, b) = TestApp::send(app.req(Method::GET, &sessions).bearer_auth(&other.token)).await;
+    assert_eq!(st, 403);
+    assert_eq!(co_error(&b, "INVALID_NAMESPACE"), 9_300_015);
+    assert_eq!(m.call(Method::GET, "/sessions", None).await.0, 200);
+
+    // Revoked keys cannot be exchanged; a disabled namespace's tokens stop working.
+    let path = format!(
+        "/payment/checkout/v1/namespaces/{}/api-keys/{}/revoke",
+        m.ns, m.key_id
+    );
+    assert_eq!(TestApp::send(app.op(Method::POST, &path)).await.0, 204);
+    let (st, b) = m.exchange(&m.key).await;
+    assert_eq!(st, 401);
+    co_error(&b, "API_KEY_NOT_FOUND");
+    let (st, b) = TestApp::send(app.op(Method::POST, &path)).await;
+    assert_eq!(st, 404);
+    co_error(&b, "API_KEY_NOT_FOUND");
+    assert_eq!(
+        TestApp::send(app.op(
+            Method::POST,
+            &format!("/payment/checkout/v1/namespaces/{}/disable", m.ns)
+        ))
+        .await
+        .0,
+        204
+    );
+    let (st, b) = m.call(Method::GET, "/sessions", None).await;
+    assert_eq!(st, 401);
+    assert_eq!(co_error(&b, "UNAUTHORIZED"), 9_300_003);
+
+    // Only operators set merchants up.
+    let (st, b) = TestApp::send(
+        app.req(Method::POST, "/payment/checkout/v1/namespaces")
+            .bearer_auth(&other.token)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(st, 401);
+    co_error(&b, "UNAUTHORIZED");
+}
+
+fn base64_url(s: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merchant_users_and_password_resets() {
+    let app = &TestApp::spawn().await;
+    let m = Merchant::new(app).await;
+    let (st, b) = m
+        .call(
+            Method::POST,
+            "/users",
+            Some(json!({"email": "Ops@Shop.example", "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{b}");
+    assert_eq!(b["email"], "ops@shop.example");
+    let (st, b) = m
+        .call(
+            Method::POST,
+            "/users",
+            Some(json!({"email": "ops@shop.example", "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(st, 409);
+    co_error(&b, "VALIDATION_ERROR");
+    let (st, b) = m
+        .call(
+            Method::POST,
+            "/users",
+            Some(json!({"email": "x@shop.example", "password": "short"})),
+        )
+        .await;
+    assert_eq!(st, 400);
+    assert_eq!(co_error(&b, "VALIDATION_ERROR"), 9_300_004);
+    assert!(b["error"]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("password"));
+
+    let login = |pw: &'static str| {
+        let path = m.path("/users/login");
+        async move {
+            TestApp::send(
+                app.req(Method::POST, &path)
+                    .json(&json!({"email": "ops@shop.example", "password": pw})),
+            )
+            .await
+        }
+    };
+    let (st, b) = login("correct horse battery").await;
+    assert_eq!(st, 200, "{b}");
+    let user_token = b["accessToken"].as_str().unwrap().to_string();
+    assert_eq!(
+        TestApp::send(
+            app.req(Method::GET, &m.path("/sessions"))
+                .bearer_auth(&user_token)
+        )
+        .await
+        .0,
+        200
+    );
+    let (st, b) = login("wrong horse battery").await;
+    assert_eq!(st, 401);
+    co_error(&b, "UNAUTHORIZED");
+
+    // A reset for a registered address goes to the outbox; an unknown one answers the same.
+    let reset = |email: &'static str| {
+        let path = m.path("/password-resets");
+        async move {
+            TestApp::send(app.req(Method::POST, &path).json(&json!({"email": email})))
+                .await
+                .0
+        }
+    };
+    assert_eq!(reset("ops@shop.example").await, 202);
+    assert_eq!(reset("nobody@shop.example").await, 202);
+    let outbox = store::repo::checkout::outbox_pending(&app.state.db, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        outbox.len(),
+        1,
+        "only the registered address gets a message"
+    );
+    assert_eq!(outbox[0].2, "ops@shop.example");
+    let payload: Value = serde_json::from_str(&outbox[0].3).unwrap();
+    let url = payload["resetUrl"].as_str().unwrap();
+    let token = url.split("token=").nth(1).unwrap().to_string();
+    let stored: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM checkout_password_resets WHERE token_hash = '{token}'"
+    ))
+    .fetch_one(app.state.db.read())
+    .await
+    .unwrap();
+    assert_eq!(stored, 0, "only a hash of the token is stored");
+    let confirm = |t: String| async move {
+        TestApp::send(
+            app.req(Method::POST, "/payment/checkout/v1/password-resets/confirm")
+                .json(&json!({"token": t, "newPassword": "a brand new passphrase"})),
+        )
+        .await
+    };
+    let (st, b) = confirm(token.clone()).await;
+    assert_eq!(st, 204, "{b}");
+    assert_eq!(login("a brand new passphrase").await.0, 200);
+    assert_eq!(login("correct horse battery").await.0, 401);
+    for t in [token, "rst_nope".to_string()] {
+        let (st, b) = confirm(t).await;
+        assert_eq!(st, 400);
+        assert_eq!(co_error(&b, "INVALID_RESET_PASSWORD_TOKEN"), 9_300_014);
+    }
+    // An expired token.
+    assert_eq!(reset("ops@shop.example").await, 202);
+    let outbox = store::repo::checkout::outbox_pending(&app.state.db, 10)
+        .await
+        .unwrap();
+    let payload: Value = serde_json::from_str(&outbox[1].3).unwrap();
+    let token = payload["resetUrl"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    app.sql("UPDATE checkout_password_resets SET expires_at = 1 WHERE used_at IS NULL")
+        .await;
+    let (st, b) = confirm(token).await;
+    assert_eq!(st, 400);
+    co_error(&b, "INVALID_RESET_PASSWORD_TOKEN");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_creation_rules() {
+    let app = TestApp::spawn().await;
+    let m = Merchant::new(&app).await;
+    let stranger = app.seed(1.0).await;
+    let (st, s) = m.session("order-1", json!({"customer": {"customerUuid": m.seed.customer}, "captureMethod": "manual", "paymentMethods": ["card", "pin_debit"]})).await;
+    assert_eq!(st, 201, "{s}");
+    let id = s["id"].as_str().unwrap();
+    assert!(id.starts_with("cs_") && id.len() == 35);
+    assert_eq!(s["status"], "open");
+    assert_eq!(s["amount"], json!(42.5));
+    assert_eq!(s["captureMethod"], "manual");
+    assert_eq!(s["customerUuid"], json!(m.seed.customer));
+    assert_eq!(s["url"], json!(format!("{}/checkout/{id}", app.base)));
+    let expires = s["expiresAt"].as_str().unwrap();
+    let created = s["createdAt"].as_str().unwrap();
+    assert!(expires > created);
+
+    let (st, b) = m.session("order-1", json!({})).await;
+    assert_eq!(st, 409);
+    assert_eq!(co_error(&b, "REFERENCE_ID_EXISTED"), 9_300_101);
+    for customer in [
+        stranger.customer.clone(),
+        uuid::Uuid::new_v4().to_string(),
+        "nope".into(),
+    ] {
+        let (st, b) = m
+            .session("order-2", json!({"customer": {"customerUuid": customer}}))
+            .await;
+        assert_eq!(st, 400);
+        assert_eq!(co_error(&b, "INVALID_CUSTOMER"), 9_300_300);
+    }
+    let (st, b) = m.session("order-2", json!({"processor": "ADYEN"})).await;
+    assert_eq!(st, 400);
+    assert_eq!(co_error(&b, "INVALID_PAYMENT_PROCESSOR"), 9_300_402);
+    for (extra, field) in [
+        (json!({"expiresInSeconds": 60}), "expiresInSeconds"),
+        (json!({"expiresInSeconds": 90000}), "expiresInSeconds"),
+        (json!({"amount": null}), "amount"),
+        (json!({"amount": 0}), "amount"),
+        (json!({"amount": 1.001}), "amount"),
+        (json!({"captureMethod": "later"}), "captureMethod"),
+        (json!({"paymentMethods": ["cash"]}), "paymentMethods"),
+        (json!({"currency": "EUR"}), "currency"),
+        (json!({"successUrl": "javascript:alert(1)"}), "successUrl"),
+        (json!({"referenceId": ""}), "referenceId"),
+    ] {
+        let (st, b) = m.session("order-3", extra.clone()).await;
+        assert_eq!(st, 400, "{extra}");
+        co_error(&b, "VALIDATION_ERROR");
+        assert!(
+            b["error"]["detail"].as_str().unwrap().starts_with(field),
+            "{extra} → {b}"
+        );
+    }
+    // The same reference in another namespace is fine.
+    let other = Merchant::new(&app).await;
+    assert_eq!(other.session("order-1", json!({})).await.0, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_lifecycle_and_listing() {
+    let app = TestApp::spawn_with(|c| c.resolver_interval = Duration::from_millis(200)).await;
+    let m = Merchant::new(&app).await;
+    let other = Merchant::new(&app).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (st, s) = m.session(&format!("ref-{i}"), json!({})).await;
+        assert_eq!(st, 201);
+        ids.push(s["id"].as_str().unwrap().to_string());
+    }
+    // Cursor pagination.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("/sessions?limit=2&startingAfter={c}"),
+            None => "/sessions?limit=2".into(),
+        };
+        let (st, page) = m.call(Method::GET, &q, None).await;
+        assert_eq!(st, 200, "{page}");
+        for s in page["data"].as_array().unwrap() {
+            seen.push(s["id"].as_str().unwrap().to_string());
+        }
+        if page["hasMore"] != json!(true) {
+            assert!(page["nextCursor"].is_null());
+            break;
+        }
+        cursor = page["nextCursor"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen, ids);
+    let (st, b) = m.call(Method::GET, "/sessions?limit=500", None).await;
+    assert_eq!(st, 400);
+    co_error(&b, "VALIDATION_ERROR");
+
+    // Lookups.
+    let (st, b) = m.call(Method::GET, "/sessions/not-a-session", None).await;
+    assert_eq!(st, 400);
+    assert_eq!(co_error(&b, "INVALID_SESSION"), 9_300_109);
+    let (st, b) = m
+        .call(
+            Method::GET,
+            &format!("/sessions/cs_{}", uuid::Uuid::new_v4().simple()),
+            None,
+        )
+        .await;
+    assert_eq!(st, 404);
+    assert_eq!(co_error(&b, "SESSION_NOT_FOUND"), 9_300_100);
+    let (st, b) = other
+        .call(Method::GET, &format!("/sessions/{}", ids[0]), None)
+        .await;
+    assert_eq!(
+        st, 404,
+        "another merchant's session does not exist for them"
+    );
+    co_error(&b, "SESSION_NOT_FOUND");
+
+    // Cancel, expire, and the terminal states.
+    let (st, s) = m
+        .call(Method::POST, &format!("/sessions/{}/cancel", ids[0]), None)
+        .await;
+    assert_eq!((st, s["status"].clone()), (200, json!("cancelled")));
+    for action in ["cancel", "expire"] {
+        let (st, b) = m
+            .call(
+                Method::POST,
+                &format!("/sessions/{}/{action}", ids[0]),
+                None,
+            )
+            .await;
+        assert_eq!(st, 409);
+        assert_eq!(co_error(&b, "SESSION_ALREADY_CANCELLED"), 9_300_106);
+    }
+    let (st, s) = m
+        .call(Method::POST, &format!("/sessions/{}/expire", ids[1]), None)
+        .await;
+    assert_eq!((st, s["status"].clone()), (200, json!("expired")));
+    let (st, b) = m
+        .call(Method::POST, &format!("/sessions/{}/cancel", ids[1]), None)
+        .await;
+    assert_eq!(st, 409);
+    assert_eq!(co_error(&b, "SESSION_ALREADY_EXPIRED"), 9_300_105);
+    // A session whose payment is being processed cannot be cancelled.
+    app.sql(&format!(
+        "UPDATE checkout_sessions SET status = 'processing' WHERE uuid = '{}'",
+        ids[2]
+    ))
+    .await;
+    let (st, b) = m
+        .call(Method::POST, &format!("/sessions/{}/cancel", ids[2]), None)
+        .await;
+    assert_eq!(st, 409);
+    assert_eq!(co_error(&b, "SESSION_COULD_NOT_CANCEL"), 9_300_115);
+
+    // The expiry job expires sessions past their time without anyone asking.
+    app.sql(&format!(
+        "UPDATE checkout_sessions SET expires_at = 1 WHERE uuid = '{}'",
+        ids[3]
+    ))
+    .await;
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = sqlx::query_scalar(&format!(
+            "SELECT status FROM checkout_sessions WHERE uuid = '{}'",
+            ids[3]
+        ))
+        .fetch_one(app.state.db.read())
+        .await
+        .unwrap();
+        if status == "expired" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "expired");
+    // Several runners at once expire each session exactly once.
+    app.sql(&format!(
+        "UPDATE checkout_sessions SET expires_at = 1 WHERE uuid = '{}'",
+        ids[4]
+    ))
+    .await;
+    let db = app.state.db.clone();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                store::repo::checkout::expire_due(&db, now_s() * 1000)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for r in runs {
+        total += r.await.unwrap();
+    }
+    assert!(total <= 1, "expired {total} times");
+    let (_, s) = m
+        .call(Method::GET, &format!("/sessions/{}", ids[4]), None)
+        .await;
+    assert_eq!(s["status"], "expired");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_outages_answer_with_checkout_errors() {
+    let app = TestApp::spawn().await;
+    let m = Merchant::new(&app).await;
+    app.state.db.close().await;
+    let (st, b) = m.call(Method::GET, "/sessions", None).await;
+    assert_eq!(st, 503);
+    assert_eq!(co_error(&b, "AUTHORIZATION_ERROR"), 9_300_002);
+    let r = app
+        .req(Method::POST, &m.path("/token"))
+        .json(&json!({"apiKey": m.key}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert!(r.headers().get("retry-after").is_some());
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(co_error(&b, "SERVICE_UNAVAILABLE"), 9_300_005);
+}
