@@ -546,3 +546,135 @@ async fn database_outages_answer_with_checkout_errors() {
     let b: Value = r.json().await.unwrap();
     assert_eq!(co_error(&b, "SERVICE_UNAVAILABLE"), 9_300_005);
 }
+
+fn visa() -> Value {
+    json!({"number": "4242424242424242", "expMonth": 12, "expYear": 2031, "cvv": "123", "zip": "94107"})
+}
+
+async fn pay(m: &Merchant<'_>, session: &str, body: Value) -> (u16, Value) {
+    m.call(Method::POST, &format!("/sessions/{session}/payment-intents"), Some(body)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_a_session() {
+    let app = TestApp::spawn().await;
+    let m = Merchant::new(&app).await;
+    let (_, s) = m.session("pay-1", json!({"paymentMethods": ["card", "pin_debit"]})).await;
+    let id = s["id"].as_str().unwrap().to_string();
+
+    let (st, b) = pay(&m, &id, json!({"amount": 40.0, "card": visa()})).await;
+    assert_eq!(st, 400);
+    assert_eq!(co_error(&b, "MISMATCH_PAYMENT_AMOUNT"), 9_300_110);
+    let (st, b) = pay(&m, &id, json!({"amount": 42.5, "paymentMethod": "pin_debit", "token": "tok_visa_debit"})).await;
+    assert_eq!(st, 400);
+    assert_eq!(co_error(&b, "MISSING_PIN_TOKEN"), 9_300_114);
+    let (st, b) = pay(&m, &id, json!({"amount": 42.5, "card": {"number": "4242424242424241", "expMonth": 1, "expYear": 2030}})).await;
+    assert_eq!(st, 400, "invalid card numbers never reach the processor");
+    co_error(&b, "VALIDATION_ERROR");
+    assert!(!b.to_string().contains("424242424242424"));
+
+    let (st, i) = pay(&m, &id, json!({"amount": 42.5, "card": visa()})).await;
+    assert_eq!(st, 201, "{i}");
+    assert_eq!(i["status"], "succeeded");
+    assert!(i["id"].as_str().unwrap().starts_with("pi_"));
+    let (_, s) = m.call(Method::GET, &format!("/sessions/{id}"), None).await;
+    assert_eq!(s["status"], "succeeded");
+    assert_eq!(s["amountCaptured"], json!(42.5));
+    // The charge is an ordinary PaymentAttempt underneath: reconcilable, visible on the v1 routes.
+    let (st, a) = TestApp::send(app.op(Method::GET, &format!("/payment/kpayment/v1/paymentattempts/{}", i["paymentAttemptUuid"].as_str().unwrap()))).await;
+    assert_eq!(st, 200);
+    assert_eq!(a["paymentAttempt"]["transaction"]["status"], "APPROVED");
+
+    let (st, b) = pay(&m, &id, json!({"amount": 42.5, "card": visa()})).await;
+    assert_eq!(st, 409);
+    assert_eq!(co_error(&b, "SESSION_PAYMENT_ALREADY_COMPLETED"), 9_300_103);
+    let (st, b) = m.call(Method::POST, &format!("/sessions/{id}/cancel"), None).await;
+    assert_eq!(st, 409);
+    assert_eq!(co_error(&b, "SESSION_ALREADY_SUCCEEDED"), 9_300_104);
+    let (st, i2) = m.call(Method::GET, &format!("/sessions/{id}/payment-intents/{}", i["id"].as_str().unwrap()), None).await;
+    assert_eq!((st, i2["status"].clone()), (200, json!("succeeded")));
+
+    // PIN debit with a PIN token.
+    let (_, s) = m.session("pay-2", json!({"paymentMethods": ["pin_debit"]})).await;
+    let (st, i) = pay(&m, s["id"].as_str().unwrap(), json!({"amount": 42.5, "paymentMethod": "pin_debit", "token": "tok_visa_debit", "pinToken": "pin_7f3a9c2e"})).await;
+    assert_eq!((st, i["status"].clone()), (201, json!("succeeded")));
+
+    // A decline fails the session for good.
+    let (_, s) = m.session("pay-3", json!({})).await;
+    let sid = s["id"].as_str().unwrap().to_string();
+    let (st, i) = pay(&m, &sid, json!({"amount": 42.5, "token": "tok_chargeDeclined"})).await;
+    assert_eq!(st, 201);
+    assert_eq!((i["status"].clone(), i["failureReason"].clone()), (json!("failed"), json!("generic_decline")));
+    let (st, b) = pay(&m, &sid, json!({"amount": 42.5, "card": visa()})).await;
+    assert_eq!(st, 409);
+    assert_eq!(co_error(&b, "SESSION_ALREADY_FAILED"), 9_300_107);
+
+    // A processor failure.
+    let (_, s) = m.session("pay-4", json!({})).await;
+    let (st, b) = pay(&m, s["id"].as_str().unwrap(), json!({"amount": 42.5, "card": {"number": "4000000000000119", "expMonth": 12, "expYear": 2031, "cvv": "123"}})).await;
+    assert_eq!(st, 502);
+    assert_eq!(co_error(&b, "EXTERNAL_SERVER_ERROR"), 9_300_007);
+
+    // Manual capture is not available yet.
+    let (_, s) = m.session("pay-5", json!({"captureMethod": "manual"})).await;
+    let (st, b) = pay(&m, s["id"].as_str().unwrap(), json!({"amount": 42.5, "card": visa()})).await;
+    assert_eq!(st, 422);
+    assert_eq!(co_error(&b, "INVALID_CONFIGURATION"), 9_300_006);
+    let r = api::core::reconcile::reconcile(&app.state.db, app.state.processor.as_ref()).await.unwrap();
+    assert!(r.differences.is_empty(), "{:?}", r.differences);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_d_secure_on_a_session() {
+    let app = TestApp::spawn().await;
+    let m = Merchant::new(&app).await;
+    let (_, s) = m.session("tds-1", json!({})).await;
+    let id = s["id"].as_str().unwrap().to_string();
+    let (st, i) = pay(&m, &id, json!({"amount": 42.5, "token": "tok_threeDSecureRequired"})).await;
+    assert_eq!(st, 201, "{i}");
+    assert_eq!(i["status"], "requires_action");
+    let url = i["nextActionUrl"].as_str().unwrap().to_string();
+    let (st, b) = pay(&m, &id, json!({"amount": 42.5, "card": visa()})).await;
+    assert_eq!(st, 409);
+    assert_eq!(co_error(&b, "PAYMENT_INTENT_EXISTED"), 9_300_108);
+    let (st, b) = m.call(Method::POST, &format!("/sessions/{id}/cancel"), None).await;
+    assert_eq!(st, 409);
+    co_error(&b, "SESSION_COULD_NOT_CANCEL");
+    let r = app.client.post(&url).header("content-type", "application/x-www-form-urlencoded").body("result=pass").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (st, done) = m.call(Method::POST, &format!("/sessions/{id}/payment-intents/{}/complete", i["id"].as_str().unwrap()), None).await;
+    assert_eq!(st, 200, "{done}");
+    assert_eq!(done["status"], "succeeded");
+    let (_, s) = m.call(Method::GET, &format!("/sessions/{id}"), None).await;
+    assert_eq!(s["status"], "succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_pays_make_one_intent_and_one_charge() {
+    let app = TestApp::spawn().await;
+    let m = Merchant::new(&app).await;
+    let (_, s) = m.session("race-1", json!({})).await;
+    let id = s["id"].as_str().unwrap().to_string();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let rb = app.req(Method::POST, &m.path(&format!("/sessions/{id}/payment-intents"))).bearer_auth(&m.token).json(&json!({"amount": 42.5, "card": visa()}));
+        tasks.push(tokio::spawn(async move { TestApp::send(rb).await }));
+    }
+    let mut succeeded = 0;
+    for t in tasks {
+        let (st, b) = t.await.unwrap();
+        match st {
+            201 => {
+                assert_eq!(b["status"], "succeeded");
+                succeeded += 1;
+            }
+            409 => assert!(["PAYMENT_INTENT_EXISTED", "SESSION_PAYMENT_ALREADY_COMPLETED"].contains(&b["error"]["name"].as_str().unwrap()), "{b}"),
+            other => panic!("{other}: {b}"),
+        }
+    }
+    assert_eq!(succeeded, 1);
+    let intents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checkout_payment_intents").fetch_one(app.state.db.read()).await.unwrap();
+    assert_eq!(intents, 1);
+    let ledger = app.state.processor.ledger().await.unwrap();
+    assert_eq!(ledger.iter().filter(|e| e.status == "approved").count(), 1);
+}

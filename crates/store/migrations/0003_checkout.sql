@@ -84,3 +84,16 @@ CREATE TABLE checkout_sessions (
 );
 CREATE INDEX checkout_sessions_expiry ON checkout_sessions(expires_at) WHERE status = 'open';
 CREATE INDEX checkout_sessions_list ON checkout_sessions(namespace_id, id);
+
+-- Paying a session: an intent wraps the PaymentAttempt that carries the charge. Its status is
+-- read from that attempt (one source of truth); the session moves with conditional updates.
+CREATE TABLE checkout_payment_intents (
+    id              @ID@,
+    uuid            TEXT NOT NULL UNIQUE,
+    session_id      BIGINT NOT NULL REFERENCES checkout_sessions(id),
+    attempt_id      BIGINT NOT NULL UNIQUE REFERENCES payment_attempts(id),
+    payment_method  TEXT NOT NULL,
+    amount_cents    BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL
+);
+CREATE INDEX checkout_payment_intents_session ON checkout_payment_intents(session_id, id);

@@ -753,6 +753,7 @@ pub async fn load_session(app: &AppState, m: &Merchant, id: &str) -> ApiResult<S
                 "no such session in this namespace",
             )
         })?;
+    let s = sync_session(app, s).await?;
     if s.status == "open" && s.expires_at <= now() {
         repo::transition(&app.db, s.id, &["open"], "expired", now()).await?;
         return repo::session(&app.db, id)
@@ -855,4 +856,355 @@ pub async fn expire_session(app: &AppState, m: &Merchant, id: &str) -> ApiResult
         ));
     }
     get_session(app, m, id).await
+}
+
+// ----- payment intents -----
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntentCreate {
+    /// Must equal the session's amount.
+    pub amount: Option<Money>,
+    /// `card` (default) or `pin_debit`; must be one the session allows.
+    pub payment_method: Option<String>,
+    pub card: Option<super::payments::CardInput>,
+    /// A processor token instead of card details (sandbox: `tok_visa`, …).
+    pub token: Option<String>,
+    /// Required for `pin_debit`: the PIN pad's encrypted PIN block reference.
+    pub pin_token: Option<String>,
+    /// Where a 3-D Secure challenge returns the customer to.
+    pub return_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntentView {
+    pub id: String,
+    pub session_id: String,
+    /// processing, requires_action, succeeded, failed or canceled.
+    pub status: String,
+    pub amount: Money,
+    pub payment_method: String,
+    /// The processor's reason when failed.
+    pub failure_reason: Option<String>,
+    /// For requires_action: the 3-D Secure challenge to send the customer to.
+    pub next_action_url: Option<String>,
+    /// The PaymentAttempt underneath (v1 routes show it in full).
+    pub payment_attempt_uuid: String,
+    pub created_at: Timestamp,
+}
+
+/// Maps the attempt's status to the intent's. Everything the engine produces maps; anything
+/// else answers INVALID_TRANSACTION_STATUS rather than guessing.
+pub fn intent_status(attempt_status: &str) -> ApiResult<&'static str> {
+    Ok(match attempt_status {
+        "Created" | "InProgress" => "processing",
+        "RequiresAction" => "requires_action",
+        "Succeeded" => "succeeded",
+        "Failed" => "failed",
+        "Cancelled" => "canceled",
+        other => {
+            return Err(ApiError::checkout(
+                StatusCode::BAD_GATEWAY,
+                co::INVALID_TRANSACTION_STATUS,
+                format!("the payment is in a state ({other}) that has no payment intent status"),
+            ))
+        }
+    })
+}
+
+async fn intent_view(app: &AppState, s: &SessionRow, i: &repo::IntentRow) -> ApiResult<IntentView> {
+    let a = store::repo::attempts::by_id(&app.db, i.attempt_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("intent without attempt"))?;
+    let next_action_url = a
+        .next_action
+        .as_deref()
+        .and_then(|n| serde_json::from_str::<wire::NextAction>(n).ok())
+        .and_then(|n| n.redirect_to_url_action.map(|r| r.redirect_url))
+        .filter(|_| a.status == "RequiresAction");
+    Ok(IntentView {
+        id: i.uuid.clone(),
+        session_id: s.uuid.clone(),
+        status: intent_status(&a.status)?.into(),
+        amount: Money::from_cents(i.amount_cents).unwrap_or_default(),
+        payment_method: i.payment_method.clone(),
+        failure_reason: (a.status == "Failed")
+            .then(|| a.response_description.clone())
+            .flatten(),
+        next_action_url,
+        payment_attempt_uuid: a.uuid,
+        created_at: Timestamp::from_millis(i.created_at),
+    })
+}
+
+/// Brings a processing session up to date with its payment (settled meanwhile by the request
+/// itself or by the in-flight resolver).
+pub async fn sync_session(app: &AppState, s: SessionRow) -> ApiResult<SessionRow> {
+    if s.status != "processing" {
+        return Ok(s);
+    }
+    let Some(i) = repo::latest_intent(&app.db, s.id).await? else {
+        return Ok(s);
+    };
+    let a = store::repo::attempts::by_id(&app.db, i.attempt_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("intent without attempt"))?;
+    let moved = match a.status.as_str() {
+        "Succeeded" => {
+            repo::finish_payment(&app.db, s.id, "succeeded", i.amount_cents, now()).await?
+        }
+        "Failed" => repo::finish_payment(&app.db, s.id, "failed", 0, now()).await?,
+        _ => false,
+    };
+    if moved {
+        return repo::session(&app.db, &s.uuid)
+            .await?
+            .ok_or_else(|| ApiError::internal("session vanished"));
+    }
+    Ok(s)
+}
+
+fn co_conflict(e: domain::catalog::CatalogEntry, why: &str) -> ApiError {
+    ApiError::checkout(StatusCode::CONFLICT, e, why)
+}
+
+/// Pays a session: exactly one intent at a time (the open → processing move is a conditional
+/// update), charged through the card-payment engine on the session's own order and invoice.
+pub async fn create_intent(
+    app: &AppState,
+    m: &Merchant,
+    session_id: &str,
+    req: IntentCreate,
+) -> ApiResult<(StatusCode, IntentView)> {
+    let s = load_session(app, m, session_id).await?;
+    match s.status.as_str() {
+        "open" => {}
+        "processing" => {
+            return Err(co_conflict(
+                co::PAYMENT_INTENT_EXISTED,
+                "a payment intent for this session is being processed",
+            ))
+        }
+        "requires_capture" | "succeeded" => {
+            return Err(co_conflict(
+                co::SESSION_PAYMENT_ALREADY_COMPLETED,
+                "this session is paid",
+            ))
+        }
+        other => {
+            return Err(terminal_error(other)
+                .unwrap_or_else(|| ApiError::internal("unknown session status")))
+        }
+    }
+    let amount = req.amount.ok_or_else(|| ApiError::missing("amount"))?;
+    if amount.cents() != s.amount_cents {
+        return Err(bad(
+            co::MISMATCH_PAYMENT_AMOUNT,
+            "amount: must equal the session's amount",
+        ));
+    }
+    let method = req
+        .payment_method
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or("card")
+        .to_string();
+    let allowed: Vec<String> = serde_json::from_str(&s.payment_methods).unwrap_or_default();
+    if !allowed.contains(&method) {
+        return Err(ApiError::invalid(
+            "paymentMethod",
+            "is not allowed for this session",
+        ));
+    }
+    if method == "pin_debit"
+        && req
+            .pin_token
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or("")
+            .is_empty()
+    {
+        return Err(bad(
+            co::MISSING_PIN_TOKEN,
+            "pinToken: is required for pin_debit",
+        ));
+    }
+    if s.capture_method == "manual" {
+        return Err(ApiError::checkout(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            co::INVALID_CONFIGURATION,
+            "manual capture is not available with this processor yet; create the session with captureMethod automatic",
+        ));
+    }
+    let ns = &m.namespace;
+    let db = &app.db;
+    let dealer = dealers::dealer_by_id(db, ns.dealer_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("namespace without dealer"))?;
+    let t = now();
+    if !repo::transition(db, s.id, &["open"], "processing", t).await? {
+        let s = load_session(app, m, session_id).await?;
+        return Err(match s.status.as_str() {
+            "processing" => co_conflict(
+                co::PAYMENT_INTENT_EXISTED,
+                "a payment intent for this session is being processed",
+            ),
+            "requires_capture" | "succeeded" => co_conflict(
+                co::SESSION_PAYMENT_ALREADY_COMPLETED,
+                "this session is paid",
+            ),
+            other => terminal_error(other)
+                .unwrap_or_else(|| ApiError::internal("unknown session status")),
+        });
+    }
+    let quote = dealer
+        .fee_settings()
+        .quote(amount, domain::fees::TenderType::Credit, None);
+    let w = store::repo::attempts::AttemptWrite {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        dealer_id: ns.dealer_id,
+        department_id: ns.department_id,
+        dealer_order_id: s.dealer_order_id,
+        invoice_id: s.invoice_id,
+        customer_id: s.customer_id.unwrap_or(ns.guest_customer_id),
+        associate_id: Some(ns.associate_id),
+        status: "Created".into(),
+        transaction_type: "CHARGE".into(),
+        payment_type: Some(
+            if method == "pin_debit" {
+                "PIN_DEBIT"
+            } else {
+                "ONLINE"
+            }
+            .into(),
+        ),
+        amount_cents: amount.cents(),
+        payment_provider: dealer.payment_provider.clone(),
+        attributes: serde_json::json!({ "checkoutSession": s.uuid, "referenceId": s.reference_id })
+            .to_string(),
+        card_digits: None,
+        tender_type: "CREDIT".into(),
+        card_type: None,
+        surcharge_cents: quote.surcharge.cents(),
+        dual_pricing_cents: quote.dual_pricing_fee.cents(),
+        sales_tax_cents: quote.sales_tax.cents(),
+        total_cents: quote.total.cents(),
+        locale: "en".into(),
+        request: "{}".into(),
+        parent_transaction_id: None,
+        in_flight_until: None,
+    };
+    let created = async {
+        let mut tx = db.begin().await?;
+        let a = store::repo::attempts::insert(&mut tx, &w, t).await?;
+        tx.commit().await?;
+        let i = repo::insert_intent(
+            db,
+            &format!("pi_{}", uuid::Uuid::new_v4().simple()),
+            s.id,
+            a.id,
+            &method,
+            amount.cents(),
+            t,
+        )
+        .await?;
+        Ok::<_, store::StoreError>((a, i))
+    }
+    .await;
+    let (attempt, intent) = match created {
+        Ok(x) => x,
+        Err(e) => {
+            // Nothing was charged: give the session back.
+            let _ = repo::transition(db, s.id, &["processing"], "open", now()).await;
+            return Err(e.into());
+        }
+    };
+    let confirm = super::payments::ConfirmRequest {
+        card: req.card,
+        token: req.token,
+        return_url: req.return_url,
+    };
+    let result = super::payments::confirm(
+        app,
+        &crate::auth::Principal::Operator,
+        &attempt.uuid,
+        confirm,
+    )
+    .await;
+    if let Err(e) = result {
+        // Refused before the processor was called (the attempt never took off): reopen.
+        let a = store::repo::attempts::by_id(db, attempt.id).await?;
+        if a.is_some_and(|a| a.status == "Created") {
+            repo::transition(db, s.id, &["processing"], "open", now()).await?;
+        }
+        return Err(e);
+    }
+    let s = sync_session(app, s).await?;
+    let view = intent_view(app, &s, &intent).await?;
+    if view.status == "failed" {
+        let a = store::repo::attempts::by_id(db, attempt.id).await?;
+        if a.is_some_and(|a| a.response_description.as_deref() == Some("processing_error")) {
+            return Err(ApiError::checkout(
+                StatusCode::BAD_GATEWAY,
+                co::EXTERNAL_SERVER_ERROR,
+                "the processor failed to process the payment",
+            ));
+        }
+    }
+    let status = if view.status == "processing" {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, view))
+}
+
+async fn load_intent(
+    app: &AppState,
+    m: &Merchant,
+    session_id: &str,
+    intent_id: &str,
+) -> ApiResult<(SessionRow, repo::IntentRow)> {
+    let s = load_session(app, m, session_id).await?;
+    let i = repo::intent(&app.db, intent_id)
+        .await?
+        .filter(|i| i.session_id == s.id)
+        .ok_or_else(|| {
+            ApiError::checkout(
+                StatusCode::NOT_FOUND,
+                co::SESSION_NOT_FOUND,
+                "no such payment intent on this session",
+            )
+        })?;
+    Ok((s, i))
+}
+
+pub async fn get_intent(
+    app: &AppState,
+    m: &Merchant,
+    session_id: &str,
+    intent_id: &str,
+) -> ApiResult<IntentView> {
+    let (s, i) = load_intent(app, m, session_id, intent_id).await?;
+    intent_view(app, &s, &i).await
+}
+
+/// Completes an intent after its 3-D Secure challenge.
+pub async fn complete_intent(
+    app: &AppState,
+    m: &Merchant,
+    session_id: &str,
+    intent_id: &str,
+) -> ApiResult<IntentView> {
+    let (s, i) = load_intent(app, m, session_id, intent_id).await?;
+    if let Some(e) = terminal_error(&s.status) {
+        return Err(e);
+    }
+    let a = store::repo::attempts::by_id(&app.db, i.attempt_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("intent without attempt"))?;
+    super::payments::complete(app, &crate::auth::Principal::Operator, &a.uuid).await?;
+    let s = sync_session(app, s).await?;
+    intent_view(app, &s, &i).await
 }

@@ -228,3 +228,53 @@ pub async fn expire_session(
     let m = merchant(&app, &headers, &ns).await?;
     Ok(Json(core::expire_session(&app, &m, &id).await?))
 }
+
+/// Pay a session: creates a payment intent and charges it through the processor. One intent at
+/// a time per session; the amount must equal the session's. 201 when decided (succeeded, failed
+/// or requires_action), 202 while the processor's answer is pending.
+#[utoipa::path(post, path = "/payment/checkout/v1/namespaces/{namespace}/sessions/{sessionId}/payment-intents", tag = "checkout",
+    params(("namespace" = String, Path), ("sessionId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = IntentCreate,
+    responses((status = 201, body = IntentView), (status = 202, body = IntentView), (status = 400, body = CheckoutErrorEnvelope),
+        (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope), (status = 409, body = CheckoutErrorEnvelope),
+        (status = 422, body = CheckoutErrorEnvelope), (status = 502, body = CheckoutErrorEnvelope)),
+    security(("checkoutBearer" = [])))]
+pub async fn create_intent(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path((ns, id)): Path<(String, String)>,
+    JsonBody(req): JsonBody<IntentCreate>,
+) -> ApiResult<(StatusCode, Json<IntentView>)> {
+    let m = merchant(&app, &headers, &ns).await?;
+    let (status, view) = core::create_intent(&app, &m, &id, req).await?;
+    Ok((status, Json(view)))
+}
+
+/// A payment intent.
+#[utoipa::path(get, path = "/payment/checkout/v1/namespaces/{namespace}/sessions/{sessionId}/payment-intents/{intentId}", tag = "checkout",
+    params(("namespace" = String, Path), ("sessionId" = String, Path), ("intentId" = String, Path)),
+    responses((status = 200, body = IntentView), (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope)),
+    security(("checkoutBearer" = [])))]
+pub async fn get_intent(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path((ns, id, pi)): Path<(String, String, String)>,
+) -> ApiResult<Json<IntentView>> {
+    let m = merchant(&app, &headers, &ns).await?;
+    Ok(Json(core::get_intent(&app, &m, &id, &pi).await?))
+}
+
+/// Complete a payment intent after its 3-D Secure challenge.
+#[utoipa::path(post, path = "/payment/checkout/v1/namespaces/{namespace}/sessions/{sessionId}/payment-intents/{intentId}/complete", tag = "checkout",
+    params(("namespace" = String, Path), ("sessionId" = String, Path), ("intentId" = String, Path)),
+    responses((status = 200, body = IntentView), (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope),
+        (status = 409, body = CheckoutErrorEnvelope)),
+    security(("checkoutBearer" = [])))]
+pub async fn complete_intent(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path((ns, id, pi)): Path<(String, String, String)>,
+) -> ApiResult<Json<IntentView>> {
+    let m = merchant(&app, &headers, &ns).await?;
+    Ok(Json(core::complete_intent(&app, &m, &id, &pi).await?))
+}

@@ -335,3 +335,78 @@ pub async fn expire_due(db: &Db, now: i64) -> Result<u64> {
     .await?
     .rows_affected())
 }
+
+#[derive(Debug, Clone, FromRow)]
+pub struct IntentRow {
+    pub id: i64,
+    pub uuid: String,
+    pub session_id: i64,
+    pub attempt_id: i64,
+    pub payment_method: String,
+    pub amount_cents: i64,
+    pub created_at: i64,
+}
+
+const I_COLS: &str = "id, uuid, session_id, attempt_id, payment_method, amount_cents, created_at";
+
+pub async fn insert_intent(
+    db: &Db,
+    uuid: &str,
+    session_id: i64,
+    attempt_id: i64,
+    method: &str,
+    amount: i64,
+    now: i64,
+) -> Result<IntentRow> {
+    let sql = format!(
+        "INSERT INTO checkout_payment_intents (uuid, session_id, attempt_id, payment_method, amount_cents, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {I_COLS}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(uuid)
+        .bind(session_id)
+        .bind(attempt_id)
+        .bind(method)
+        .bind(amount)
+        .bind(now)
+        .fetch_one(db.write())
+        .await?)
+}
+
+pub async fn intent(db: &Db, uuid: &str) -> Result<Option<IntentRow>> {
+    let sql = format!("SELECT {I_COLS} FROM checkout_payment_intents WHERE uuid = $1");
+    Ok(sqlx::query_as(&sql)
+        .bind(uuid)
+        .fetch_optional(db.read())
+        .await?)
+}
+
+pub async fn latest_intent(db: &Db, session_id: i64) -> Result<Option<IntentRow>> {
+    let sql = format!("SELECT {I_COLS} FROM checkout_payment_intents WHERE session_id = $1 ORDER BY id DESC LIMIT 1");
+    Ok(sqlx::query_as(&sql)
+        .bind(session_id)
+        .fetch_optional(db.read())
+        .await?)
+}
+
+/// Ends a processing session's payment: `succeeded` with the captured amount, or `failed`.
+pub async fn finish_payment(
+    db: &Db,
+    id: i64,
+    status: &str,
+    captured: i64,
+    now: i64,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE checkout_sessions SET status = $1, authorized_cents = $2, captured_cents = $2, version = version + 1, \
+         updated_at = $3 WHERE id = $4 AND status = 'processing'",
+    )
+    .bind(status)
+    .bind(captured)
+    .bind(now)
+    .bind(id)
+    .execute(db.write())
+    .await?
+    .rows_affected()
+        == 1)
+}
