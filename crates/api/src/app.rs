@@ -150,9 +150,13 @@ async fn key(db: &Db, name: &str) -> Result<Vec<u8>, store::StoreError> {
 impl App {
     /// Builds the app over a migrated database.
     pub async fn new(db: Db, database_url: &str, config: Config) -> Result<App, store::StoreError> {
-        let token_key = key(&db, "token_signing_key").await?;
         let card_hash_key = secret_key(&config, database_url)
             .map_err(|e| store::StoreError::Config(format!("the card hash key: {e}")))?;
+        // Dealer/department tokens are signed with the database's rotatable key mixed with the
+        // off-database secret: rotation stays a database write, and a copy of the database
+        // alone cannot mint tokens.
+        let token_key =
+            crate::auth::hmac_raw(&card_hash_key, &key(&db, "token_signing_key").await?);
         let (processor, sandbox): (Arc<dyn Processor>, _) = match &config.processor_url {
             Some(url) => (
                 Arc::new(HttpProcessor::new(url, config.processor_timeout)),
