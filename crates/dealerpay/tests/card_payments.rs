@@ -1060,3 +1060,72 @@ async fn fee_quotes_match_payments() {
         (json!(8.0), json!(true), json!(208.8))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorize_only_then_capture_or_cancel() {
+    let app = TestApp::spawn().await;
+    let py = Payer::new(&app, 500.0).await;
+    let a = py.attempt(100.0).await;
+    let mut body = card("4242424242424242");
+    body["capture"] = json!(false);
+    let (st, b) = py.confirm(&a, body.clone()).await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["paymentAttempt"]["status"], "RequiresCapture");
+    assert!(
+        b["paymentAttempt"]["transaction"].is_null(),
+        "nothing is charged yet"
+    );
+    assert_eq!(py.invoice_cents().await.0, 0);
+    // The hold keeps the order's payment slot.
+    let other = py.attempt(10.0).await;
+    assert_eq!(py.confirm(&other, card("4242424242424242")).await.0, 409);
+    let (st, b) = py
+        .post(
+            &format!("/payment/kpayment/v1/paymentattempts/{a}/capture"),
+            json!({"amount": 150.0}),
+        )
+        .await;
+    assert_eq!(st, 400);
+    assert!(v1_error(&b, "INVALID_DATA_FOR_THE_FIELD").starts_with("amount"));
+    let (st, b) = py
+        .post(
+            &format!("/payment/kpayment/v1/paymentattempts/{a}/capture"),
+            json!({"amount": 60.0}),
+        )
+        .await;
+    assert_eq!(st, 200, "{b}");
+    let pa = &b["paymentAttempt"];
+    assert_eq!(pa["status"], "Succeeded");
+    assert_eq!(pa["amount"], json!(60.0));
+    assert_eq!(
+        pa["transaction"]["transAmount"],
+        json!(61.98),
+        "60.00 + 3% + 10% tax on the fee"
+    );
+    assert_eq!(py.invoice_cents().await.0, 6_000);
+    let (st, _) = py
+        .post(
+            &format!("/payment/kpayment/v1/paymentattempts/{a}/capture"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 409);
+
+    // Authorize, then cancel: the hold is released and the order is free again.
+    let a2 = py.attempt(20.0).await;
+    let (_, b) = py.confirm(&a2, body).await;
+    assert_eq!(b["paymentAttempt"]["status"], "RequiresCapture");
+    let (st, b) = py
+        .post(
+            &format!("/payment/kpayment/v1/paymentattempts/{a2}/cancel"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["paymentAttempt"]["status"], "Cancelled");
+    assert_eq!(
+        py.pay(10.0, "4242424242424242").await["status"],
+        "Succeeded"
+    );
+    assert_reconciled(&app).await;
+}

@@ -19,184 +19,16 @@
 //! cards, and not the plain SHA-256 of the number.
 
 mod common;
+use common::process::{demo, s, ServerProcess};
 use common::*;
 use processor::sandbox::cards;
 use reqwest::header::CONTENT_TYPE;
-use reqwest::{Client, RequestBuilder, StatusCode};
+use reqwest::{Client, RequestBuilder};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dealerpay");
-
-/// `dealerpay` with none of our configuration variables inherited from the environment.
-fn cmd() -> Command {
-    let mut c = Command::new(BIN);
-    for v in [
-        "DATABASE_URL",
-        "DEALERPAY_OPERATOR_TOKEN",
-        "DEALERPAY_PUBLIC_URL",
-        "DEALERPAY_LISTEN",
-        "DEALERPAY_LOG",
-        "DEALERPAY_PROCESSOR_URL",
-        "DEALERPAY_SANDBOX_LEDGER",
-        "DEALERPAY_SANDBOX_LATENCY_MS",
-        "DEALERPAY_SANDBOX_SLOW_MS",
-        "DEALERPAY_PROCESSOR_TIMEOUT_SECS",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `dealerpay demo --json --database db`: a fresh order and invoice, and fresh credentials.
-async fn demo(db: &str) -> Value {
-    let db = db.to_string();
-    let out = tokio::task::spawn_blocking(move || {
-        cmd()
-            .args(["demo", "--json", "--database", &db])
-            .output()
-            .expect("dealerpay demo runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "demo failed ({}): {stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("demo --json: {e}: {stdout}"))
-}
-
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} missing in {v}"))
-}
-
-/// A `dealerpay serve` child whose stdout and stderr go to a log file; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Server {
-    async fn start(database: &str) -> Server {
-        let port = free_port();
-        let log = std::env::temp_dir().join(format!(
-            "dealerpay-card-safety-{}-{}.log",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        let file = std::fs::File::create(&log).unwrap();
-        let child = cmd()
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                database,
-                "--sandbox-slow-ms",
-                "300",
-            ])
-            .env("DEALERPAY_LOG", "debug")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .expect("dealerpay serve starts");
-        let mut s = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        s.wait_ready().await;
-        s
-    }
-
-    async fn wait_ready(&mut self) {
-        let client = Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("dealerpay serve exited early ({status}):\n{}", self.log());
-            }
-            if let Ok(r) = client.get(format!("{}/readyz", self.base)).send().await {
-                if r.status() == StatusCode::OK {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "dealerpay serve not ready:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn log_bytes(&self) -> Vec<u8> {
-        std::fs::read(&self.log).unwrap_or_default()
-    }
-
-    fn log(&self) -> String {
-        String::from_utf8_lossy(&self.log_bytes()).to_string()
-    }
-
-    /// SIGTERM (through `kill`), then waits up to 10 s for a successful exit.
-    async fn stop(&mut self) {
-        let pid = self.child.id().to_string();
-        let st = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        assert!(st.success(), "kill -TERM {pid} failed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "serve exit {status}:\n{}", self.log());
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "serve still running 10 s after SIGTERM:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            let log = self.log();
-            let tail: Vec<&str> = log.lines().rev().take(80).collect();
-            eprintln!("--- dealerpay serve log (last {} lines) ---", tail.len());
-            for l in tail.iter().rev() {
-                eprintln!("{l}");
-            }
-        }
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 /// The HTTP client of the test: basic auth as the demo partner, and a record of every
 /// response body received.
@@ -638,7 +470,13 @@ async fn card_numbers_and_cvvs_never_reach_the_database_logs_or_errors() {
     let pre = needles.violations("seeded database", &baseline.concat_bytes());
     assert!(pre.is_empty(), "before any payment: {pre:#?}");
 
-    let mut server = Server::start(&db).await;
+    let mut server = ServerProcess::serve(&db)
+        .args(["--sandbox-slow-ms", "300"])
+        .env("DEALERPAY_LOG", "debug")
+        .log_prefix("card-safety")
+        .log_tail(80)
+        .start()
+        .await;
     let mut http = Http {
         client: Client::builder()
             .redirect(reqwest::redirect::Policy::none())

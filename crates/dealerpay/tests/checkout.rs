@@ -552,20 +552,32 @@ fn visa() -> Value {
 }
 
 async fn pay(m: &Merchant<'_>, session: &str, body: Value) -> (u16, Value) {
-    m.call(Method::POST, &format!("/sessions/{session}/payment-intents"), Some(body)).await
+    m.call(
+        Method::POST,
+        &format!("/sessions/{session}/payment-intents"),
+        Some(body),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paying_a_session() {
     let app = TestApp::spawn().await;
     let m = Merchant::new(&app).await;
-    let (_, s) = m.session("pay-1", json!({"paymentMethods": ["card", "pin_debit"]})).await;
+    let (_, s) = m
+        .session("pay-1", json!({"paymentMethods": ["card", "pin_debit"]}))
+        .await;
     let id = s["id"].as_str().unwrap().to_string();
 
     let (st, b) = pay(&m, &id, json!({"amount": 40.0, "card": visa()})).await;
     assert_eq!(st, 400);
     assert_eq!(co_error(&b, "MISMATCH_PAYMENT_AMOUNT"), 9_300_110);
-    let (st, b) = pay(&m, &id, json!({"amount": 42.5, "paymentMethod": "pin_debit", "token": "tok_visa_debit"})).await;
+    let (st, b) = pay(
+        &m,
+        &id,
+        json!({"amount": 42.5, "paymentMethod": "pin_debit", "token": "tok_visa_debit"}),
+    )
+    .await;
     assert_eq!(st, 400);
     assert_eq!(co_error(&b, "MISSING_PIN_TOKEN"), 9_300_114);
     let (st, b) = pay(&m, &id, json!({"amount": 42.5, "card": {"number": "4242424242424241", "expMonth": 1, "expYear": 2030}})).await;
@@ -581,30 +593,58 @@ async fn paying_a_session() {
     assert_eq!(s["status"], "succeeded");
     assert_eq!(s["amountCaptured"], json!(42.5));
     // The charge is an ordinary PaymentAttempt underneath: reconcilable, visible on the v1 routes.
-    let (st, a) = TestApp::send(app.op(Method::GET, &format!("/payment/kpayment/v1/paymentattempts/{}", i["paymentAttemptUuid"].as_str().unwrap()))).await;
+    let (st, a) = TestApp::send(app.op(
+        Method::GET,
+        &format!(
+            "/payment/kpayment/v1/paymentattempts/{}",
+            i["paymentAttemptUuid"].as_str().unwrap()
+        ),
+    ))
+    .await;
     assert_eq!(st, 200);
     assert_eq!(a["paymentAttempt"]["transaction"]["status"], "APPROVED");
 
     let (st, b) = pay(&m, &id, json!({"amount": 42.5, "card": visa()})).await;
     assert_eq!(st, 409);
     assert_eq!(co_error(&b, "SESSION_PAYMENT_ALREADY_COMPLETED"), 9_300_103);
-    let (st, b) = m.call(Method::POST, &format!("/sessions/{id}/cancel"), None).await;
+    let (st, b) = m
+        .call(Method::POST, &format!("/sessions/{id}/cancel"), None)
+        .await;
     assert_eq!(st, 409);
     assert_eq!(co_error(&b, "SESSION_ALREADY_SUCCEEDED"), 9_300_104);
-    let (st, i2) = m.call(Method::GET, &format!("/sessions/{id}/payment-intents/{}", i["id"].as_str().unwrap()), None).await;
+    let (st, i2) = m
+        .call(
+            Method::GET,
+            &format!(
+                "/sessions/{id}/payment-intents/{}",
+                i["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
     assert_eq!((st, i2["status"].clone()), (200, json!("succeeded")));
 
     // PIN debit with a PIN token.
-    let (_, s) = m.session("pay-2", json!({"paymentMethods": ["pin_debit"]})).await;
+    let (_, s) = m
+        .session("pay-2", json!({"paymentMethods": ["pin_debit"]}))
+        .await;
     let (st, i) = pay(&m, s["id"].as_str().unwrap(), json!({"amount": 42.5, "paymentMethod": "pin_debit", "token": "tok_visa_debit", "pinToken": "pin_7f3a9c2e"})).await;
     assert_eq!((st, i["status"].clone()), (201, json!("succeeded")));
 
     // A decline fails the session for good.
     let (_, s) = m.session("pay-3", json!({})).await;
     let sid = s["id"].as_str().unwrap().to_string();
-    let (st, i) = pay(&m, &sid, json!({"amount": 42.5, "token": "tok_chargeDeclined"})).await;
+    let (st, i) = pay(
+        &m,
+        &sid,
+        json!({"amount": 42.5, "token": "tok_chargeDeclined"}),
+    )
+    .await;
     assert_eq!(st, 201);
-    assert_eq!((i["status"].clone(), i["failureReason"].clone()), (json!("failed"), json!("generic_decline")));
+    assert_eq!(
+        (i["status"].clone(), i["failureReason"].clone()),
+        (json!("failed"), json!("generic_decline"))
+    );
     let (st, b) = pay(&m, &sid, json!({"amount": 42.5, "card": visa()})).await;
     assert_eq!(st, 409);
     assert_eq!(co_error(&b, "SESSION_ALREADY_FAILED"), 9_300_107);
@@ -615,12 +655,9 @@ async fn paying_a_session() {
     assert_eq!(st, 502);
     assert_eq!(co_error(&b, "EXTERNAL_SERVER_ERROR"), 9_300_007);
 
-    // Manual capture is not available yet.
-    let (_, s) = m.session("pay-5", json!({"captureMethod": "manual"})).await;
-    let (st, b) = pay(&m, s["id"].as_str().unwrap(), json!({"amount": 42.5, "card": visa()})).await;
-    assert_eq!(st, 422);
-    assert_eq!(co_error(&b, "INVALID_CONFIGURATION"), 9_300_006);
-    let r = api::core::reconcile::reconcile(&app.state.db, app.state.processor.as_ref()).await.unwrap();
+    let r = api::core::reconcile::reconcile(&app.state.db, app.state.processor.as_ref())
+        .await
+        .unwrap();
     assert!(r.differences.is_empty(), "{:?}", r.differences);
 }
 
@@ -630,19 +667,42 @@ async fn three_d_secure_on_a_session() {
     let m = Merchant::new(&app).await;
     let (_, s) = m.session("tds-1", json!({})).await;
     let id = s["id"].as_str().unwrap().to_string();
-    let (st, i) = pay(&m, &id, json!({"amount": 42.5, "token": "tok_threeDSecureRequired"})).await;
+    let (st, i) = pay(
+        &m,
+        &id,
+        json!({"amount": 42.5, "token": "tok_threeDSecureRequired"}),
+    )
+    .await;
     assert_eq!(st, 201, "{i}");
     assert_eq!(i["status"], "requires_action");
     let url = i["nextActionUrl"].as_str().unwrap().to_string();
     let (st, b) = pay(&m, &id, json!({"amount": 42.5, "card": visa()})).await;
     assert_eq!(st, 409);
     assert_eq!(co_error(&b, "PAYMENT_INTENT_EXISTED"), 9_300_108);
-    let (st, b) = m.call(Method::POST, &format!("/sessions/{id}/cancel"), None).await;
+    let (st, b) = m
+        .call(Method::POST, &format!("/sessions/{id}/cancel"), None)
+        .await;
     assert_eq!(st, 409);
     co_error(&b, "SESSION_COULD_NOT_CANCEL");
-    let r = app.client.post(&url).header("content-type", "application/x-www-form-urlencoded").body("result=pass").send().await.unwrap();
+    let r = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("result=pass")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    let (st, done) = m.call(Method::POST, &format!("/sessions/{id}/payment-intents/{}/complete", i["id"].as_str().unwrap()), None).await;
+    let (st, done) = m
+        .call(
+            Method::POST,
+            &format!(
+                "/sessions/{id}/payment-intents/{}/complete",
+                i["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
     assert_eq!(st, 200, "{done}");
     assert_eq!(done["status"], "succeeded");
     let (_, s) = m.call(Method::GET, &format!("/sessions/{id}"), None).await;
@@ -657,7 +717,13 @@ async fn concurrent_pays_make_one_intent_and_one_charge() {
     let id = s["id"].as_str().unwrap().to_string();
     let mut tasks = Vec::new();
     for _ in 0..20 {
-        let rb = app.req(Method::POST, &m.path(&format!("/sessions/{id}/payment-intents"))).bearer_auth(&m.token).json(&json!({"amount": 42.5, "card": visa()}));
+        let rb = app
+            .req(
+                Method::POST,
+                &m.path(&format!("/sessions/{id}/payment-intents")),
+            )
+            .bearer_auth(&m.token)
+            .json(&json!({"amount": 42.5, "card": visa()}));
         tasks.push(tokio::spawn(async move { TestApp::send(rb).await }));
     }
     let mut succeeded = 0;
@@ -668,13 +734,162 @@ async fn concurrent_pays_make_one_intent_and_one_charge() {
                 assert_eq!(b["status"], "succeeded");
                 succeeded += 1;
             }
-            409 => assert!(["PAYMENT_INTENT_EXISTED", "SESSION_PAYMENT_ALREADY_COMPLETED"].contains(&b["error"]["name"].as_str().unwrap()), "{b}"),
+            409 => assert!(
+                [
+                    "PAYMENT_INTENT_EXISTED",
+                    "SESSION_PAYMENT_ALREADY_COMPLETED"
+                ]
+                .contains(&b["error"]["name"].as_str().unwrap()),
+                "{b}"
+            ),
             other => panic!("{other}: {b}"),
         }
     }
     assert_eq!(succeeded, 1);
-    let intents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checkout_payment_intents").fetch_one(app.state.db.read()).await.unwrap();
+    let intents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checkout_payment_intents")
+        .fetch_one(app.state.db.read())
+        .await
+        .unwrap();
     assert_eq!(intents, 1);
     let ledger = app.state.processor.ledger().await.unwrap();
     assert_eq!(ledger.iter().filter(|e| e.status == "approved").count(), 1);
+}
+
+async fn capture(m: &Merchant<'_>, session: &str, body: Value) -> (u16, Value) {
+    m.call(
+        Method::POST,
+        &format!("/sessions/{session}/capture"),
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_capture_full_partial_and_cancel() {
+    let app = TestApp::spawn().await;
+    let m = Merchant::new(&app).await;
+    // Nothing to capture yet.
+    let (_, open) = m.session("cap-0", json!({"captureMethod": "manual"})).await;
+    let (st, b) = capture(&m, open["id"].as_str().unwrap(), json!({})).await;
+    assert_eq!(st, 409);
+    assert_eq!(co_error(&b, "SESSION_COULD_NOT_CAPTURE"), 9_300_112);
+
+    // Partial capture.
+    let (_, s) = m.session("cap-1", json!({"captureMethod": "manual"})).await;
+    let id = s["id"].as_str().unwrap().to_string();
+    let (st, i) = pay(&m, &id, json!({"amount": 42.5, "token": "tok_visa"})).await;
+    assert_eq!(st, 201, "{i}");
+    assert_eq!(i["status"], "requires_capture");
+    let (_, s) = m.call(Method::GET, &format!("/sessions/{id}"), None).await;
+    assert_eq!(
+        (
+            s["status"].clone(),
+            s["amountAuthorized"].clone(),
+            s["amountCaptured"].clone()
+        ),
+        (json!("requires_capture"), json!(42.5), json!(0.0))
+    );
+    let (st, b) = capture(&m, &id, json!({"amount": 50.0})).await;
+    assert_eq!(st, 400);
+    assert_eq!(co_error(&b, "INVALID_CAPTURE_AMOUNT"), 9_300_113);
+    let (st, s) = capture(&m, &id, json!({"amount": 30.0})).await;
+    assert_eq!(st, 200, "{s}");
+    assert_eq!(
+        (
+            s["status"].clone(),
+            s["amountCaptured"].clone(),
+            s["amountAuthorized"].clone()
+        ),
+        (json!("succeeded"), json!(30.0), json!(42.5))
+    );
+    let (st, b) = capture(&m, &id, json!({})).await;
+    assert_eq!(st, 409);
+    assert_eq!(co_error(&b, "SESSION_ALREADY_COMPLETED"), 9_300_102);
+    let paid: i64 = sqlx::query_scalar(&format!(
+        "SELECT i.paid_cents FROM invoices i JOIN checkout_sessions s ON s.invoice_id = i.id WHERE s.uuid = '{id}'"
+    ))
+    .fetch_one(app.state.db.read())
+    .await
+    .unwrap();
+    assert_eq!(paid, 3_000, "only the captured part is paid");
+
+    // Full capture.
+    let (_, s) = m.session("cap-2", json!({"captureMethod": "manual"})).await;
+    let id2 = s["id"].as_str().unwrap().to_string();
+    pay(&m, &id2, json!({"amount": 42.5, "card": visa()})).await;
+    let (st, s) = capture(&m, &id2, json!({})).await;
+    assert_eq!((st, s["amountCaptured"].clone()), (200, json!(42.5)));
+
+    // Cancelling an authorized session releases the hold: nothing is charged.
+    let (_, s) = m.session("cap-3", json!({"captureMethod": "manual"})).await;
+    let id3 = s["id"].as_str().unwrap().to_string();
+    let (_, i3) = pay(&m, &id3, json!({"amount": 42.5, "token": "tok_visa"})).await;
+    let (st, s) = m
+        .call(Method::POST, &format!("/sessions/{id3}/cancel"), None)
+        .await;
+    assert_eq!((st, s["status"].clone()), (200, json!("cancelled")), "{s}");
+    let (_, i3) = m
+        .call(
+            Method::GET,
+            &format!(
+                "/sessions/{id3}/payment-intents/{}",
+                i3["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(i3["status"], "canceled");
+    let (st, b) = capture(&m, &id3, json!({})).await;
+    assert_eq!(st, 409);
+    co_error(&b, "SESSION_ALREADY_CANCELLED");
+    let ledger = app.state.processor.ledger().await.unwrap();
+    assert_eq!(ledger.iter().filter(|e| e.status == "released").count(), 1);
+    let r = api::core::reconcile::reconcile(&app.state.db, app.state.processor.as_ref())
+        .await
+        .unwrap();
+    assert!(r.differences.is_empty(), "{:?}", r.differences);
+    assert_eq!(r.approved_charges, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_captures_capture_once() {
+    let app = TestApp::spawn().await;
+    let m = Merchant::new(&app).await;
+    let (_, s) = m
+        .session("cap-race", json!({"captureMethod": "manual"}))
+        .await;
+    let id = s["id"].as_str().unwrap().to_string();
+    let (_, i) = pay(&m, &id, json!({"amount": 42.5, "token": "tok_visa"})).await;
+    assert_eq!(i["status"], "requires_capture");
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let rb = app
+            .req(Method::POST, &m.path(&format!("/sessions/{id}/capture")))
+            .bearer_auth(&m.token)
+            .json(&json!({}));
+        tasks.push(tokio::spawn(async move { TestApp::send(rb).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let (st, b) = t.await.unwrap();
+        match st {
+            200 => ok += 1,
+            409 => assert!(
+                ["SESSION_COULD_NOT_CAPTURE", "SESSION_ALREADY_COMPLETED"]
+                    .contains(&b["error"]["name"].as_str().unwrap()),
+                "{b}"
+            ),
+            other => panic!("{other}: {b}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    let charges: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE transaction_type = 'CHARGE' AND status = 'APPROVED'")
+        .fetch_one(app.state.db.read())
+        .await
+        .unwrap();
+    assert_eq!(charges, 1);
+    let r = api::core::reconcile::reconcile(&app.state.db, app.state.processor.as_ref())
+        .await
+        .unwrap();
+    assert!(r.differences.is_empty(), "{:?}", r.differences);
 }

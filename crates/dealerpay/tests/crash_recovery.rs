@@ -17,77 +17,15 @@
 //!    declined. Reconcile is clean.
 
 mod common;
+use common::process::{demo, run, s, ServerProcess};
 use common::*;
-use reqwest::{Client, StatusCode};
+use reqwest::Client;
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dealerpay");
-
-/// `dealerpay` with none of our configuration variables inherited from the environment.
-fn cmd() -> Command {
-    let mut c = Command::new(BIN);
-    for v in [
-        "DATABASE_URL",
-        "DEALERPAY_OPERATOR_TOKEN",
-        "DEALERPAY_PUBLIC_URL",
-        "DEALERPAY_LISTEN",
-        "DEALERPAY_LOG",
-        "DEALERPAY_PROCESSOR_URL",
-        "DEALERPAY_SANDBOX_LEDGER",
-        "DEALERPAY_SANDBOX_LATENCY_MS",
-        "DEALERPAY_SANDBOX_SLOW_MS",
-        "DEALERPAY_PROCESSOR_TIMEOUT_SECS",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || cmd().args(&args).output().expect("dealerpay runs"))
-        .await
-        .unwrap()
-}
-
-async fn demo(db: &str) -> Value {
-    let out = run(vec![
-        "demo".into(),
-        "--json".into(),
-        "--database".into(),
-        db.into(),
-    ])
-    .await;
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "demo failed ({}): {stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("demo --json: {e}: {stdout}"))
-}
 
 /// `dealerpay reconcile`: (exit code, stdout + stderr).
 async fn reconcile(db: &str, processor: &str) -> (i32, String) {
-    let out = run(vec![
-        "reconcile".into(),
-        "--database".into(),
-        db.into(),
-        "--processor-url".into(),
-        processor.into(),
-    ])
-    .await;
+    let out = run(&["reconcile", "--database", db, "--processor-url", processor]).await;
     (
         out.status.code().unwrap_or(-1),
         format!(
@@ -98,137 +36,28 @@ async fn reconcile(db: &str, processor: &str) -> (i32, String) {
     )
 }
 
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} missing in {v}"))
-}
-
-/// A `dealerpay` child (serve or sandbox-processor) with its output in a log file; killed
-/// on drop, its log shown if the test failed.
-struct Proc {
-    name: String,
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Proc {
-    async fn start(name: &str, args: &[&str]) -> Proc {
-        let port = free_port();
-        let log = std::env::temp_dir().join(format!(
-            "dealerpay-crash-{name}-{}-{}.log",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        let file = std::fs::File::create(&log).unwrap();
-        let listen = format!("127.0.0.1:{port}");
-        let mut all = vec![args[0], "--listen", &listen];
-        all.extend_from_slice(&args[1..]);
-        let child = cmd()
-            .args(&all)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
-        let mut p = Proc {
-            name: name.to_string(),
-            child,
-            base: format!("http://{listen}"),
-            log,
-        };
-        p.wait_ready(if args[0] == "serve" {
-            "/readyz"
-        } else {
-            "/healthz"
-        })
-        .await;
-        p
-    }
-
-    /// `dealerpay sandbox-processor` on a ledger file, with fault injection flags.
-    async fn sandbox(ledger: &str, extra: &[&str]) -> Proc {
-        let mut args = vec!["sandbox-processor", "--ledger", ledger];
-        args.extend_from_slice(extra);
-        Proc::start("sandbox", &args).await
-    }
-
-    /// `dealerpay serve` on `db` against the sandbox at `processor`, timeout 2 s.
-    async fn serve(db: &str, processor: &str) -> Proc {
-        Proc::start(
-            "serve",
-            &[
-                "serve",
-                "--database",
-                db,
-                "--processor-url",
-                processor,
-                "--processor-timeout-secs",
-                "2",
-            ],
-        )
+/// `dealerpay sandbox-processor` on a ledger file, with fault injection flags.
+async fn start_sandbox(ledger: &str, extra: &[&str]) -> ServerProcess {
+    ServerProcess::command("sandbox-processor")
+        .args(["--ledger", ledger])
+        .args(extra)
+        .log_prefix("crash-sandbox")
+        .start()
         .await
-    }
-
-    async fn wait_ready(&mut self, path: &str) {
-        let client = Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("{} exited early ({status}):\n{}", self.name, self.log());
-            }
-            if let Ok(r) = client.get(format!("{}{path}", self.base)).send().await {
-                if r.status() == StatusCode::OK {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} not ready:\n{}",
-                self.name,
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGKILL (`kill -KILL pid`) and reap.
-    fn kill9(&mut self) {
-        let pid = self.child.id().to_string();
-        let st = Command::new("kill")
-            .args(["-KILL", &pid])
-            .status()
-            .expect("kill runs");
-        assert!(st.success(), "kill -KILL {pid} failed");
-        let status = self.child.wait().unwrap();
-        assert!(
-            !status.success(),
-            "{} survived SIGKILL: {status}",
-            self.name
-        );
-    }
 }
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!("--- {} log ---\n{}", self.name, self.log());
-        }
-        let _ = std::fs::remove_file(&self.log);
-    }
+/// `dealerpay serve` on `db` against the sandbox at `processor`, timeout 2 s.
+async fn start_serve(db: &str, processor: &str) -> ServerProcess {
+    ServerProcess::serve(db)
+        .args([
+            "--processor-url",
+            processor,
+            "--processor-timeout-secs",
+            "2",
+        ])
+        .log_prefix("crash-serve")
+        .start()
+        .await
 }
 
 /// The demo partner's client for one server.
@@ -240,7 +69,7 @@ struct Api {
 }
 
 impl Api {
-    fn new(server: &Proc, d: &Value) -> Api {
+    fn new(server: &ServerProcess, d: &Value) -> Api {
         Api {
             client: Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -327,7 +156,7 @@ impl Api {
 }
 
 /// The sandbox's ledger entries for `key`.
-async fn ledger_entries(sandbox: &Proc, key: &str) -> Vec<Value> {
+async fn ledger_entries(sandbox: &ServerProcess, key: &str) -> Vec<Value> {
     let (st, b) = TestApp::send(Client::new().get(sandbox.url("/sandbox/v1/ledger"))).await;
     assert_eq!(st, 200, "ledger: {b}");
     b.as_array()
@@ -404,10 +233,10 @@ async fn killed_after_the_processor_approved_the_charge_is_recorded_once() {
     let (db, _db_dir) = fresh_database().await;
 
     // The sandbox records a charge, then waits 3 s before answering: the window.
-    let sandbox = Proc::sandbox(&ledger, &["--reply-delay-ms", "3000"]).await;
+    let sandbox = start_sandbox(&ledger, &["--reply-delay-ms", "3000"]).await;
     let d = demo(&db).await;
     let invoice = s(&d, "invoiceGuid").to_string();
-    let mut server = Proc::serve(&db, &sandbox.base).await;
+    let mut server = start_serve(&db, &sandbox.base).await;
     let api = Api::new(&server, &d);
     let (attempt, total_cents) = api.prepay(&d, 12.34).await;
     assert_eq!(db_view(&db, &attempt, &invoice).await.invoice_paid_cents, 0);
@@ -455,7 +284,7 @@ async fn killed_after_the_processor_approved_the_charge_is_recorded_once() {
 
     // Restart: the resolver settles the attempt once its lease (2 s + 5 s) has run out.
     let restarted = Instant::now();
-    let server = Proc::serve(&db, &sandbox.base).await;
+    let server = start_serve(&db, &sandbox.base).await;
     let api = Api::new(&server, &d);
     let a = api
         .wait_for_status(&attempt, "Succeeded", Duration::from_secs(30))
@@ -557,10 +386,10 @@ async fn killed_before_the_processor_saw_the_charge_is_abandoned() {
     let (db, _db_dir) = fresh_database().await;
 
     // Latency is applied before the sandbox records anything.
-    let mut sandbox = Proc::sandbox(&ledger, &["--latency-ms", "3000"]).await;
+    let mut sandbox = start_sandbox(&ledger, &["--latency-ms", "3000"]).await;
     let d = demo(&db).await;
     let invoice = s(&d, "invoiceGuid").to_string();
-    let mut server = Proc::serve(&db, &sandbox.base).await;
+    let mut server = start_serve(&db, &sandbox.base).await;
     let api = Api::new(&server, &d);
     let (attempt, total_cents) = api.prepay(&d, 7.50).await;
 
@@ -591,7 +420,7 @@ async fn killed_before_the_processor_saw_the_charge_is_abandoned() {
 
     // The sandbox comes back on the same ledger (without the latency, so that the resolver
     // gets its answers within the 2 s timeout); it never saw the key.
-    let sandbox = Proc::sandbox(&ledger, &[]).await;
+    let sandbox = start_sandbox(&ledger, &[]).await;
     let entries = ledger_entries(&sandbox, &attempt).await;
     assert!(
         entries.is_empty(),
@@ -599,7 +428,7 @@ async fn killed_before_the_processor_saw_the_charge_is_abandoned() {
     );
 
     let restarted = Instant::now();
-    let server = Proc::serve(&db, &sandbox.base).await;
+    let server = start_serve(&db, &sandbox.base).await;
     let api = Api::new(&server, &d);
     let a = api
         .wait_for_status(&attempt, "Failed", Duration::from_secs(30))

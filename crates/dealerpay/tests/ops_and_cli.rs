@@ -3,15 +3,12 @@
 //! real child process against a fresh SQLite or PostgreSQL database.
 
 mod common;
+use common::process::{run, run_json, run_ok, s, ServerProcess};
 use common::*;
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dealerpay");
 
 fn pr_path(guid: &str) -> String {
     format!("/payment/kpayment/v1/paymentrequest/{guid}")
@@ -397,167 +394,6 @@ async fn docs_are_self_contained_and_csp_clean() {
 // The binary
 // ---------------------------------------------------------------------------------------
 
-/// Runs `dealerpay args…` with a clean environment for our variables.
-async fn run(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || cmd().args(&args).output().expect("dealerpay runs"))
-        .await
-        .unwrap()
-}
-
-fn cmd() -> Command {
-    let mut c = Command::new(BIN);
-    for v in [
-        "DATABASE_URL",
-        "DEALERPAY_OPERATOR_TOKEN",
-        "DEALERPAY_PUBLIC_URL",
-        "DEALERPAY_LISTEN",
-        "DEALERPAY_LOG",
-    ] {
-        c.env_remove(v);
-    }
-    c
-}
-
-/// Runs and asserts success; returns stdout.
-async fn run_ok(args: &[&str]) -> String {
-    let out = run(args).await;
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "dealerpay {args:?} failed ({}):\nstdout: {stdout}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-async fn run_json(args: &[&str]) -> Value {
-    let stdout = run_ok(args).await;
-    serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!("dealerpay {args:?}: stdout is not one JSON value ({e}):\n{stdout}")
-    })
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `dealerpay serve` child; killed on drop, its log shown if the test failed.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-}
-
-impl Server {
-    async fn start(database: &str) -> Server {
-        let port = free_port();
-        let log = std::env::temp_dir().join(format!(
-            "dealerpay-serve-{}-{}.log",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        let file = std::fs::File::create(&log).unwrap();
-        let child = cmd()
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                database,
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .expect("dealerpay serve starts");
-        let mut s = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        s.wait_ready().await;
-        s
-    }
-
-    async fn wait_ready(&mut self) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("dealerpay serve exited early ({status}):\n{}", self.log());
-            }
-            if let Ok(r) = client.get(format!("{}/readyz", self.base)).send().await {
-                if r.status() == StatusCode::OK {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "dealerpay serve not ready:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends SIGTERM (through `kill`, no libc needed).
-    fn sigterm(&self) {
-        let pid = self.child.id().to_string();
-        let st = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        assert!(st.success(), "kill -TERM {pid} failed");
-    }
-
-    fn running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    /// Waits until `deadline` for the exit status.
-    async fn wait_exit(&mut self, deadline: Instant) -> Option<std::process::ExitStatus> {
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    /// Sends SIGTERM and asserts a clean exit within 10 s.
-    async fn assert_graceful_stop(&mut self, signalled: Instant) {
-        let status = self.wait_exit(signalled + Duration::from_secs(10)).await;
-        let status = status.unwrap_or_else(|| {
-            panic!(
-                "dealerpay serve still running 10 s after SIGTERM:\n{}",
-                self.log()
-            )
-        });
-        assert!(
-            status.success(),
-            "exit after SIGTERM: {status}\n{}",
-            self.log()
-        );
-    }
-}
-
 /// Minimal standard base64 (for a raw HTTP Basic header).
 fn base64(input: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -580,19 +416,6 @@ fn base64(input: &[u8]) -> String {
     out
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!("--- dealerpay serve log ---\n{}", self.log());
-        }
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
 const DEMO_KEYS: [&str; 8] = [
     "username",
     "password",
@@ -603,12 +426,6 @@ const DEMO_KEYS: [&str; 8] = [
     "invoiceGuid",
     "paymentRequestGuid",
 ];
-
-fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} missing in {v}"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_demo_json_serve_and_graceful_shutdown() {
@@ -641,7 +458,7 @@ async fn cli_demo_json_serve_and_graceful_shutdown() {
         s(&second, "paymentRequestGuid")
     );
 
-    let mut server = Server::start(&db).await;
+    let mut server = ServerProcess::serve(&db).start().await;
     let client = reqwest::Client::new();
     let (user, pass) = (
         s(&second, "username").to_string(),
@@ -783,7 +600,7 @@ async fn cli_demo_json_serve_and_graceful_shutdown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_serve_stops_despite_a_stalled_request_head() {
     let (db, _dir) = fresh_database().await;
-    let mut server = Server::start(&db).await;
+    let mut server = ServerProcess::serve(&db).start().await;
     let mut raw = std::net::TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
     raw.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .unwrap();
@@ -880,7 +697,7 @@ async fn cli_admin_partners_grants_and_tokens() {
     assert_eq!(g["grants"][0]["scope"], "payment.all", "{g}");
     assert_eq!(g["grants"][0]["dealerUuid"], dealer.as_str(), "{g}");
 
-    let server = Server::start(&db).await;
+    let server = ServerProcess::serve(&db).start().await;
     let client = reqwest::Client::new();
     let pr = || client.get(server.url(&pr_path(&guid)));
 
@@ -1003,7 +820,7 @@ async fn cli_admin_partners_grants_and_tokens() {
     let v = admin_json(&["rotate-signing-key"]).await;
     assert_eq!(v["rotated"], true, "{v}");
     drop(server);
-    let server = Server::start(&db).await;
+    let server = ServerProcess::serve(&db).start().await;
     let pr_url = server.url(&pr_path(&guid));
     let (st, b) = TestApp::send(client.get(&pr_url).bearer_auth(&token)).await;
     assert_eq!(st, 401, "a token signed with the old key still works: {b}");

@@ -46,6 +46,8 @@ pub fn api_router(sandbox: Shared) -> Router {
         .route("/sandbox/v1/charges/{key}", get(lookup))
         .route("/sandbox/v1/charges/{key}/resolve", post(resolve))
         .route("/sandbox/v1/charges/{key}/complete", post(complete))
+        .route("/sandbox/v1/charges/{key}/capture", post(capture))
+        .route("/sandbox/v1/charges/{key}/release", post(release))
         .route("/sandbox/v1/refunds", post(refund))
         .route("/sandbox/v1/voids", post(void))
         .route(
@@ -95,6 +97,23 @@ async fn resolve(State(s): State<Shared>, Path(k): Path<String>) -> Response {
 
 async fn complete(State(s): State<Shared>, Path(k): Path<String>) -> Response {
     reply(s.complete(&k).await)
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CaptureBody {
+    amount_cents: i64,
+}
+
+async fn capture(State(s): State<Shared>, Path(k): Path<String>, body: Bytes) -> Response {
+    match parse::<CaptureBody>(&body) {
+        Ok(b) => reply(s.capture(&k, b.amount_cents).await),
+        Err(resp) => *resp,
+    }
+}
+
+async fn release(State(s): State<Shared>, Path(k): Path<String>) -> Response {
+    reply(s.release(&k).await)
 }
 
 async fn refund(State(s): State<Shared>, body: Bytes) -> Response {
@@ -332,6 +351,30 @@ impl Processor for HttpProcessor {
             self.call(
                 self.client
                     .post(format!("{}/sandbox/v1/charges/{key}/resolve", self.base)),
+            )
+            .await
+        })
+    }
+    fn capture(
+        &self,
+        key: String,
+        amount_cents: i64,
+    ) -> BoxFut<'_, Result<ChargeOutcome, ProcessorError>> {
+        Box::pin(async move {
+            let body = CaptureBody { amount_cents };
+            self.call(
+                self.client
+                    .post(format!("{}/sandbox/v1/charges/{key}/capture", self.base))
+                    .json(&body),
+            )
+            .await
+        })
+    }
+    fn release(&self, key: String) -> BoxFut<'_, Result<ChargeOutcome, ProcessorError>> {
+        Box::pin(async move {
+            self.call(
+                self.client
+                    .post(format!("{}/sandbox/v1/charges/{key}/release", self.base)),
             )
             .await
         })

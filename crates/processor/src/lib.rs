@@ -39,6 +39,13 @@ pub struct ChargeRequest {
     pub enforce_zip: bool,
     /// Where a 3-D Secure challenge sends the customer back to.
     pub return_url: Option<String>,
+    /// false: authorize only; the funds are held until `capture` or `release`.
+    #[serde(default = "yes")]
+    pub capture: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +55,8 @@ pub enum ChargeStatus {
     Declined,
     Error,
     RequiresAction,
+    /// Approved for authorization only: held, not yet captured.
+    Authorized,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +149,14 @@ pub trait Processor: Send + Sync {
     /// processor saw the key; otherwise the key is marked abandoned (a request arriving later
     /// with it is declined, never charged) and `None` is returned.
     fn resolve(&self, key: String) -> BoxFut<'_, Result<Option<ChargeOutcome>, ProcessorError>>;
+    /// Captures up to the authorized amount of an authorize-only charge; the rest is released.
+    fn capture(
+        &self,
+        key: String,
+        amount_cents: i64,
+    ) -> BoxFut<'_, Result<ChargeOutcome, ProcessorError>>;
+    /// Releases an authorization without capturing it.
+    fn release(&self, key: String) -> BoxFut<'_, Result<ChargeOutcome, ProcessorError>>;
     fn refund(&self, req: RefundRequest) -> BoxFut<'_, Result<RefundOutcome, ProcessorError>>;
     /// Cancels an unsettled charge in full.
     fn void(

@@ -78,11 +78,12 @@ struct Row {
     challenge_id: Option<String>,
     challenge_state: Option<String>,
     voided: i64,
+    capture: i64,
 }
 
 const COLS: &str =
     "key, kind, charge_key, amount_cents, status, response_code, reason, auth_code, avs_result, \
-    cvv_result, brand, last4, funding, processor_id, challenge_id, challenge_state, voided";
+    cvv_result, brand, last4, funding, processor_id, challenge_id, challenge_state, voided, capture";
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sandbox_ledger (
     key TEXT PRIMARY KEY, kind TEXT NOT NULL, charge_key TEXT, amount_cents BIGINT NOT NULL,
@@ -90,7 +91,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sandbox_ledger (
     avs_result TEXT, cvv_result TEXT, brand TEXT, last4 TEXT NOT NULL, funding TEXT NOT NULL,
     processor_id TEXT NOT NULL, challenge_id TEXT UNIQUE, challenge_state TEXT, return_url TEXT,
     refunded_cents BIGINT NOT NULL DEFAULT 0 CHECK (refunded_cents >= 0 AND refunded_cents <= amount_cents),
-    voided BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL)";
+    voided BIGINT NOT NULL DEFAULT 0, capture BIGINT NOT NULL DEFAULT 1, created_at BIGINT NOT NULL)";
 
 /// The sandbox's decision for a charge, before it is recorded.
 struct Decision {
@@ -203,10 +204,11 @@ impl Sandbox {
     fn outcome(&self, r: &Row) -> ChargeOutcome {
         let status = match r.status.as_str() {
             "approved" => ChargeStatus::Approved,
+            "authorized" => ChargeStatus::Authorized,
             "declined" => ChargeStatus::Declined,
             "requires_action" => ChargeStatus::RequiresAction,
-            // A key given up on before the processor saw it: never charged.
-            "abandoned" => ChargeStatus::Declined,
+            // A key given up on before the processor saw it, or a released hold: nothing charged.
+            "abandoned" | "released" => ChargeStatus::Declined,
             _ => ChargeStatus::Error,
         };
         ChargeOutcome {
@@ -251,7 +253,8 @@ impl Sandbox {
         let dec = decide(&req, now);
         let approved = dec.status == ChargeStatus::Approved;
         let status = match dec.status {
-            ChargeStatus::Approved => "approved",
+            ChargeStatus::Approved if !req.capture => "authorized",
+            ChargeStatus::Approved | ChargeStatus::Authorized => "approved",
             ChargeStatus::Declined => "declined",
             ChargeStatus::Error => "error",
             ChargeStatus::RequiresAction => "requires_action",
@@ -260,7 +263,7 @@ impl Sandbox {
             .then(|| uuid::Uuid::new_v4().simple().to_string());
         let sql = "INSERT INTO sandbox_ledger (key, kind, charge_key, amount_cents, status, response_code, reason, \
             auth_code, avs_result, cvv_result, brand, last4, funding, processor_id, challenge_id, challenge_state, \
-            return_url, created_at) VALUES ($1, 'charge', NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+            return_url, created_at, capture) VALUES ($1, 'charge', NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
             ON CONFLICT (key) DO NOTHING";
         sqlx::query(sql)
             .bind(&req.key)
@@ -283,6 +286,7 @@ impl Sandbox {
             .bind(challenge.as_ref().map(|_| "pending"))
             .bind(&req.return_url)
             .bind(domain::Timestamp::now().millis())
+            .bind(req.capture as i64)
             .execute(self.db.write())
             .await
             .map_err(unavailable)?;
@@ -318,7 +322,16 @@ impl Sandbox {
         let row = self.row(key).await?.ok_or(ProcessorError::NotFound)?;
         if row.status == "requires_action" {
             let (status, code, reason, auth) = match row.challenge_state.as_deref() {
-                Some("passed") => ("approved", "00", "approved", Some(random_code(6))),
+                Some("passed") => (
+                    if row.capture != 0 {
+                        "approved"
+                    } else {
+                        "authorized"
+                    },
+                    "00",
+                    "approved",
+                    Some(random_code(6)),
+                ),
                 Some("failed") => ("declined", "05", "authentication_failed", None),
                 _ => return Ok(self.outcome(&row)),
             };
@@ -359,6 +372,74 @@ impl Sandbox {
         }
         let row = self.row(key).await?.ok_or(ProcessorError::NotFound)?;
         Ok((row.kind == "charge" && row.status != "abandoned").then(|| self.outcome(&row)))
+    }
+
+    /// Captures `amount` of an authorization (the rest is released). Idempotent: capturing a
+    /// captured charge again answers its outcome if the amount matches.
+    pub async fn capture(&self, key: &str, amount: i64) -> Result<ChargeOutcome, ProcessorError> {
+        self.think().await;
+        let row = self
+            .row(key)
+            .await?
+            .filter(|r| r.kind == "charge")
+            .ok_or(ProcessorError::NotFound)?;
+        if row.status == "approved" && row.capture == 0 {
+            return if row.amount_cents == amount {
+                Ok(self.outcome(&row))
+            } else {
+                Err(ProcessorError::Rejected(
+                    "already captured for another amount".into(),
+                ))
+            };
+        }
+        if row.status != "authorized" {
+            return Err(ProcessorError::Rejected(format!(
+                "the charge is {}, not authorized",
+                row.status
+            )));
+        }
+        if amount <= 0 || amount > row.amount_cents {
+            return Err(ProcessorError::Rejected(
+                "capture amount exceeds the authorization".into(),
+            ));
+        }
+        sqlx::query("UPDATE sandbox_ledger SET status = 'approved', amount_cents = $1 WHERE key = $2 AND status = 'authorized'")
+            .bind(amount)
+            .bind(key)
+            .execute(self.db.write())
+            .await
+            .map_err(unavailable)?;
+        let row = self.row(key).await?.ok_or(ProcessorError::NotFound)?;
+        if row.status == "approved" && row.amount_cents == amount {
+            Ok(self.outcome(&row))
+        } else {
+            Err(ProcessorError::Rejected(
+                "the authorization changed meanwhile".into(),
+            ))
+        }
+    }
+
+    /// Releases an authorization; releasing a released one is a no-op.
+    pub async fn release(&self, key: &str) -> Result<ChargeOutcome, ProcessorError> {
+        self.think().await;
+        sqlx::query("UPDATE sandbox_ledger SET status = 'released', reason = 'released' WHERE key = $1 AND status = 'authorized'")
+            .bind(key)
+            .execute(self.db.write())
+            .await
+            .map_err(unavailable)?;
+        let row = self
+            .row(key)
+            .await?
+            .filter(|r| r.kind == "charge")
+            .ok_or(ProcessorError::NotFound)?;
+        if row.status == "released" {
+            Ok(self.outcome(&row))
+        } else {
+            Err(ProcessorError::Rejected(format!(
+                "the charge is {}, not an authorization",
+                row.status
+            )))
+        }
     }
 
     pub async fn lookup(&self, key: &str) -> Result<Option<ChargeOutcome>, ProcessorError> {
@@ -602,6 +683,16 @@ impl Processor for Sandbox {
     fn resolve(&self, key: String) -> BoxFut<'_, Result<Option<ChargeOutcome>, ProcessorError>> {
         Box::pin(async move { Sandbox::resolve(self, &key).await })
     }
+    fn capture(
+        &self,
+        key: String,
+        amount_cents: i64,
+    ) -> BoxFut<'_, Result<ChargeOutcome, ProcessorError>> {
+        Box::pin(async move { Sandbox::capture(self, &key, amount_cents).await })
+    }
+    fn release(&self, key: String) -> BoxFut<'_, Result<ChargeOutcome, ProcessorError>> {
+        Box::pin(async move { Sandbox::release(self, &key).await })
+    }
     fn refund(&self, req: RefundRequest) -> BoxFut<'_, Result<RefundOutcome, ProcessorError>> {
         Box::pin(Sandbox::refund(self, req))
     }
@@ -638,6 +729,7 @@ mod tests {
             enforce_cvv: true,
             enforce_zip,
             return_url: None,
+            capture: true,
         }
     }
 

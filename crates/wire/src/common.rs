@@ -44,6 +44,8 @@ wire_enum! {
         Created = "Created",
         InProgress = "InProgress",
         RequiresAction = "RequiresAction",
+        /// Authorized only; funds held until captured or released.
+        RequiresCapture = "RequiresCapture",
         Succeeded = "Succeeded",
         Failed = "Failed",
         Cancelled = "Cancelled",

@@ -761,6 +761,7 @@ fn enums_spell_as_documented_and_round_trip() {
             "Created",
             "InProgress",
             "RequiresAction",
+            "RequiresCapture",
             "Succeeded",
             "Failed",
             "Cancelled",

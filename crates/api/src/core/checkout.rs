@@ -825,15 +825,26 @@ pub async fn cancel_session(app: &AppState, m: &Merchant, id: &str) -> ApiResult
     if let Some(e) = terminal_error(&s.status) {
         return Err(e);
     }
-    if !repo::transition(
-        &app.db,
-        s.id,
-        &["open", "requires_capture"],
-        "cancelled",
-        now(),
-    )
-    .await?
-    {
+    if s.status == "requires_capture" {
+        // Release the hold at the processor; the session follows its attempt.
+        let i = repo::latest_intent(&app.db, s.id)
+            .await?
+            .ok_or_else(|| ApiError::internal("authorized session without intent"))?;
+        let a = store::repo::attempts::by_id(&app.db, i.attempt_id)
+            .await?
+            .ok_or_else(|| ApiError::internal("intent without attempt"))?;
+        super::payments::release(app, &crate::auth::Principal::Operator, &a.uuid)
+            .await
+            .map_err(|_| {
+                co_conflict(
+                    co::SESSION_COULD_NOT_CANCEL,
+                    "the authorization could not be released now; retry",
+                )
+            })?;
+        sync_session(app, s).await?;
+        return get_session(app, m, id).await;
+    }
+    if !repo::transition(&app.db, s.id, &["open"], "cancelled", now()).await? {
         return Err(ApiError::checkout(
             StatusCode::CONFLICT,
             co::SESSION_COULD_NOT_CANCEL,
@@ -900,6 +911,7 @@ pub fn intent_status(attempt_status: &str) -> ApiResult<&'static str> {
     Ok(match attempt_status {
         "Created" | "InProgress" => "processing",
         "RequiresAction" => "requires_action",
+        "RequiresCapture" => "requires_capture",
         "Succeeded" => "succeeded",
         "Failed" => "failed",
         "Cancelled" => "canceled",
@@ -941,7 +953,7 @@ async fn intent_view(app: &AppState, s: &SessionRow, i: &repo::IntentRow) -> Api
 /// Brings a processing session up to date with its payment (settled meanwhile by the request
 /// itself or by the in-flight resolver).
 pub async fn sync_session(app: &AppState, s: SessionRow) -> ApiResult<SessionRow> {
-    if s.status != "processing" {
+    if s.status != "processing" && s.status != "requires_capture" {
         return Ok(s);
     }
     let Some(i) = repo::latest_intent(&app.db, s.id).await? else {
@@ -950,15 +962,52 @@ pub async fn sync_session(app: &AppState, s: SessionRow) -> ApiResult<SessionRow
     let a = store::repo::attempts::by_id(&app.db, i.attempt_id)
         .await?
         .ok_or_else(|| ApiError::internal("intent without attempt"))?;
-    let moved = match a.status.as_str() {
-        "Succeeded" => {
-            repo::finish_payment(&app.db, s.id, "succeeded", i.amount_cents, now()).await?
+    let t = now();
+    let db = &app.db;
+    let moved = match (s.status.as_str(), a.status.as_str()) {
+        ("processing", "RequiresCapture") => {
+            repo::settle_session(
+                db,
+                s.id,
+                "processing",
+                "requires_capture",
+                i.amount_cents,
+                0,
+                t,
+            )
+            .await?
         }
-        "Failed" => repo::finish_payment(&app.db, s.id, "failed", 0, now()).await?,
+        (from, "Succeeded") => {
+            repo::settle_session(
+                db,
+                s.id,
+                from,
+                "succeeded",
+                i.amount_cents,
+                a.amount_cents,
+                t,
+            )
+            .await?
+        }
+        ("processing", "Failed") => {
+            repo::settle_session(db, s.id, "processing", "failed", 0, 0, t).await?
+        }
+        ("requires_capture", "Cancelled") => {
+            repo::settle_session(
+                db,
+                s.id,
+                "requires_capture",
+                "cancelled",
+                i.amount_cents,
+                0,
+                t,
+            )
+            .await?
+        }
         _ => false,
     };
     if moved {
-        return repo::session(&app.db, &s.uuid)
+        return repo::session(db, &s.uuid)
             .await?
             .ok_or_else(|| ApiError::internal("session vanished"));
     }
@@ -1030,18 +1079,18 @@ pub async fn create_intent(
             "pinToken: is required for pin_debit",
         ));
     }
-    if s.capture_method == "manual" {
-        return Err(ApiError::checkout(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            co::INVALID_CONFIGURATION,
-            "manual capture is not available with this processor yet; create the session with captureMethod automatic",
-        ));
-    }
     let ns = &m.namespace;
     let db = &app.db;
     let dealer = dealers::dealer_by_id(db, ns.dealer_id)
         .await?
         .ok_or_else(|| ApiError::internal("namespace without dealer"))?;
+    if dealer.payment_provider != app.processor.name() {
+        return Err(ApiError::checkout(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            co::INVALID_CONFIGURATION,
+            "the merchant's dealer is set up for a processor this server is not connected to",
+        ));
+    }
     let t = now();
     if !repo::transition(db, s.id, &["open"], "processing", t).await? {
         let s = load_session(app, m, session_id).await?;
@@ -1124,6 +1173,7 @@ pub async fn create_intent(
         card: req.card,
         token: req.token,
         return_url: req.return_url,
+        capture: Some(s.capture_method != "manual"),
     };
     let result = super::payments::confirm(
         app,
@@ -1207,4 +1257,71 @@ pub async fn complete_intent(
     super::payments::complete(app, &crate::auth::Principal::Operator, &a.uuid).await?;
     let s = sync_session(app, s).await?;
     intent_view(app, &s, &i).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CaptureRequest {
+    /// Up to the authorized amount (default: all of it); the rest of the hold is released.
+    pub amount: Option<Money>,
+}
+
+/// Captures a manual-capture session's authorization, once.
+pub async fn capture_session(
+    app: &AppState,
+    m: &Merchant,
+    id: &str,
+    req: CaptureRequest,
+) -> ApiResult<SessionView> {
+    let s = load_session(app, m, id).await?;
+    match s.status.as_str() {
+        "requires_capture" => {}
+        "succeeded" => {
+            return Err(co_conflict(
+                co::SESSION_ALREADY_COMPLETED,
+                "this session was already captured",
+            ))
+        }
+        "open" | "processing" => {
+            return Err(co_conflict(
+                co::SESSION_COULD_NOT_CAPTURE,
+                "there is no authorization to capture",
+            ))
+        }
+        other => {
+            return Err(terminal_error(other)
+                .unwrap_or_else(|| ApiError::internal("unknown session status")))
+        }
+    }
+    let amount = req.amount.map(Money::cents).unwrap_or(s.authorized_cents);
+    if amount > s.authorized_cents {
+        return Err(bad(
+            co::INVALID_CAPTURE_AMOUNT,
+            "amount: exceeds the authorized amount",
+        ));
+    }
+    if amount <= 0 {
+        return Err(ApiError::invalid("amount", "must be more than 0"));
+    }
+    let i = repo::latest_intent(&app.db, s.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("authorized session without intent"))?;
+    let a = store::repo::attempts::by_id(&app.db, i.attempt_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("intent without attempt"))?;
+    let body = super::payments::CaptureBody {
+        amount: Some(Money::from_cents(amount).map_err(ApiError::internal)?),
+    };
+    match super::payments::capture(app, &crate::auth::Principal::Operator, &a.uuid, body).await {
+        Ok(_) => {}
+        // Another capture (or a release) holds the attempt.
+        Err(e) if e.status == StatusCode::CONFLICT => {
+            return Err(co_conflict(
+                co::SESSION_COULD_NOT_CAPTURE,
+                "the session is being captured or cancelled",
+            ))
+        }
+        Err(e) => return Err(e),
+    }
+    let s = sync_session(app, s).await?;
+    view(app, &m.namespace.namespace, &s).await
 }

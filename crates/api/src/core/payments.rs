@@ -30,6 +30,9 @@ use wire::{PaymentAttemptDto, V1Warning};
 
 pub const PREPAY_AUTH: RouteAuth = RouteAuth::dealer(Scope::PrePayment);
 
+/// How long an authorization is held before the resolver releases it.
+pub const CAPTURE_WINDOW_MS: i64 = 7 * 24 * 3600 * 1000;
+
 /// Failed attempts on one invoice within a day after which no new attempt is created
 /// (card-testing protection).
 pub const MAX_FAILURES_PER_DAY: i64 = 10;
@@ -638,6 +641,9 @@ pub struct ConfirmRequest {
     pub token: Option<String>,
     /// Where a 3-D Secure challenge returns the customer to.
     pub return_url: Option<String>,
+    /// false: authorize only (the attempt waits in `RequiresCapture` until captured or
+    /// cancelled); default true.
+    pub capture: Option<bool>,
 }
 
 pub fn card_hash(key: &[u8], number: &CardNumber) -> String {
@@ -727,6 +733,7 @@ pub async fn confirm(
         }
     };
     let return_url = optional_text("returnUrl", req.return_url.as_deref(), 2000)?;
+    let req_capture = req.capture.unwrap_or(true);
     if let Some(u) = &return_url {
         if !(u.starts_with("https://") || u.starts_with("http://")) {
             return Err(ApiError::invalid("returnUrl", "must be an http(s) URL"));
@@ -804,6 +811,7 @@ pub async fn confirm(
         enforce_cvv: dealer.enforce_cvv != 0,
         enforce_zip: dealer.enforce_zip != 0,
         return_url,
+        capture: req_capture,
     };
     let result =
         tokio::time::timeout(app.config.processor_timeout, app.processor.charge(charge)).await;
@@ -927,6 +935,29 @@ pub async fn record_charge(
                 response_code: Some(o.response_code.clone()),
                 response_description: Some(o.reason.clone()),
                 next_action: o.challenge_url.as_deref().map(next_action),
+                three_ds_failed: false,
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(landed);
+    }
+    if o.status == ChargeStatus::Authorized || o.reason == "released" {
+        // A hold (keeps the order's in-flight slot until captured or released), or a released
+        // hold (nothing was charged, so no transaction).
+        let held = o.status == ChargeStatus::Authorized;
+        let landed = attempts::land(
+            &mut tx,
+            a.id,
+            from,
+            &Landing {
+                status: if held { "RequiresCapture" } else { "Cancelled" }.into(),
+                in_flight: held,
+                lease_until: held.then_some(now + CAPTURE_WINDOW_MS),
+                response_code: Some(o.response_code.clone()),
+                response_description: Some(o.reason.clone()),
+                next_action: a.next_action.clone(),
                 three_ds_failed: false,
             },
             now,
@@ -1073,4 +1104,100 @@ pub async fn fee_quote(
         warnings: vec![],
         fees: breakdown(&q, tender, brand, &settings),
     })
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct CaptureBody {
+    /// Amount to capture (the invoice part; fees are recomputed for it); default: all that was
+    /// authorized. The rest of the hold is released.
+    pub amount: Option<Money>,
+}
+
+/// Captures an authorized attempt, once: the RequiresCapture → InProgress move is a
+/// conditional update, so of concurrent captures exactly one reaches the processor.
+pub async fn capture(
+    app: &AppState,
+    p: &Principal,
+    uuid: &str,
+    body: CaptureBody,
+) -> ApiResult<(StatusCode, AttemptResponse)> {
+    let (a, dealer) = authorized_attempt(app, p, uuid, PREPAY_AUTH).await?;
+    if a.status != "RequiresCapture" {
+        return Err(not_confirmable(&a));
+    }
+    let base = body.amount.map(Money::cents).unwrap_or(a.amount_cents);
+    if base <= 0 || base > a.amount_cents {
+        return Err(ApiError::invalid(
+            "amount",
+            "must be more than 0 and at most the authorized amount",
+        ));
+    }
+    let tender = parse_tender(&a.tender_type).unwrap_or(TenderType::Credit);
+    let brand = a.card_brand.as_deref().and_then(parse_brand);
+    let q = dealer.fee_settings().quote(
+        Money::from_cents(base).map_err(ApiError::internal)?,
+        tender,
+        brand,
+    );
+    let fees = (
+        q.surcharge.cents(),
+        q.dual_pricing_fee.cents(),
+        q.sales_tax.cents(),
+        q.total.cents(),
+    );
+    let now = Timestamp::now().millis();
+    let mut tx = app.db.begin().await?;
+    invoices::by_id_locked(&app.db, &mut tx, a.invoice_id).await?;
+    if !attempts::start_capture(&mut tx, a.id, base, &fees, lease(app, now), now).await? {
+        return Err(ApiError::conflict(
+            v1::ANOTHER_REQUEST_IN_PROGRESS,
+            "this payment attempt is already being captured or released",
+        ));
+    }
+    tx.commit().await?;
+    let r = tokio::time::timeout(
+        app.config.processor_timeout,
+        app.processor.capture(a.uuid.clone(), q.total.cents()),
+    )
+    .await;
+    settle_call(
+        app,
+        &a.uuid,
+        "InProgress",
+        r.unwrap_or(Err(ProcessorError::Timeout)),
+    )
+    .await
+}
+
+/// Releases an authorization without capturing it; the attempt ends Cancelled.
+pub async fn release(
+    app: &AppState,
+    p: &Principal,
+    uuid: &str,
+) -> ApiResult<(StatusCode, AttemptResponse)> {
+    let (a, _) = authorized_attempt(app, p, uuid, PREPAY_AUTH).await?;
+    if a.status != "RequiresCapture" {
+        return Err(not_confirmable(&a));
+    }
+    let now = Timestamp::now().millis();
+    let mut tx = app.db.begin().await?;
+    if !attempts::resume_from(&mut tx, a.id, "RequiresCapture", lease(app, now), now).await? {
+        return Err(ApiError::conflict(
+            v1::ANOTHER_REQUEST_IN_PROGRESS,
+            "this payment attempt is already being captured or released",
+        ));
+    }
+    tx.commit().await?;
+    let r = tokio::time::timeout(
+        app.config.processor_timeout,
+        app.processor.release(a.uuid.clone()),
+    )
+    .await;
+    settle_call(
+        app,
+        &a.uuid,
+        "InProgress",
+        r.unwrap_or(Err(ProcessorError::Timeout)),
+    )
+    .await
 }

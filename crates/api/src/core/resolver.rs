@@ -96,6 +96,23 @@ async fn settle(app: &AppState, a: &AttemptRow) -> ApiResult<bool> {
                 record_charge(app, a, "RequiresAction", &o).await
             }
         }
+        // An authorization nobody captured within the window: release the hold.
+        ("CHARGE", "RequiresCapture") => {
+            let now = Timestamp::now().millis();
+            let mut tx = app.db.begin().await?;
+            let moved =
+                attempts::resume_from(&mut tx, a.id, "RequiresCapture", now + 60_000, now).await?;
+            tx.commit().await?;
+            if !moved {
+                return Ok(false);
+            }
+            let o = app
+                .processor
+                .release(a.uuid.clone())
+                .await
+                .map_err(unavailable)?;
+            record_charge(app, a, "InProgress", &o).await
+        }
         (_, "InProgress") => {
             let parent = transactions::by_id(&app.db, a.parent_transaction_id.unwrap_or_default())
                 .await?

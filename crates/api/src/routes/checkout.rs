@@ -278,3 +278,21 @@ pub async fn complete_intent(
     let m = merchant(&app, &headers, &ns).await?;
     Ok(Json(core::complete_intent(&app, &m, &id, &pi).await?))
 }
+
+/// Capture a manual-capture session's authorization, in full or in part (once); the rest of
+/// the hold is released.
+#[utoipa::path(post, path = "/payment/checkout/v1/namespaces/{namespace}/sessions/{sessionId}/capture", tag = "checkout",
+    params(("namespace" = String, Path), ("sessionId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = CaptureRequest,
+    responses((status = 200, body = SessionView), (status = 400, body = CheckoutErrorEnvelope), (status = 401, body = CheckoutErrorEnvelope),
+        (status = 404, body = CheckoutErrorEnvelope), (status = 409, body = CheckoutErrorEnvelope)),
+    security(("checkoutBearer" = [])))]
+pub async fn capture_session(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path((ns, id)): Path<(String, String)>,
+    JsonBody(req): JsonBody<CaptureRequest>,
+) -> ApiResult<Json<SessionView>> {
+    let m = merchant(&app, &headers, &ns).await?;
+    Ok(Json(core::capture_session(&app, &m, &id, req).await?))
+}

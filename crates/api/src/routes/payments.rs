@@ -139,3 +139,36 @@ pub async fn fee_quote(
 ) -> ApiResult<Json<FeeQuoteResponse>> {
     Ok(Json(core::fee_quote(&app, &p, req).await?))
 }
+
+/// Capture an authorize-only attempt (confirmed with `"capture": false`), in full or in part,
+/// once. Scope `payment.prepayment`.
+#[utoipa::path(post, path = "/payment/kpayment/v1/paymentattempts/{paymentAttemptUuid}/capture", tag = "card payments",
+    params(("paymentAttemptUuid" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = CaptureBody,
+    responses((status = 200, body = AttemptResponse), (status = 202, body = AttemptResponse), (status = 400, body = V1ErrorEnvelope),
+        (status = 401, body = V1ErrorEnvelope), (status = 404, body = V1ErrorEnvelope), (status = 409, body = V1ErrorEnvelope)),
+    security(("partnerBasic" = []), ("dealerToken" = [])))]
+pub async fn capture(
+    State(app): State<AppState>,
+    p: Principal,
+    Path(uuid): Path<String>,
+    JsonBody(body): JsonBody<CaptureBody>,
+) -> ApiResult<(StatusCode, Json<AttemptResponse>)> {
+    let (status, body) = core::capture(&app, &p, &uuid, body).await?;
+    Ok((status, Json(body)))
+}
+
+/// Release an authorize-only attempt's hold without capturing it (the attempt ends Cancelled).
+#[utoipa::path(post, path = "/payment/kpayment/v1/paymentattempts/{paymentAttemptUuid}/cancel", tag = "card payments",
+    params(("paymentAttemptUuid" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = AttemptResponse), (status = 202, body = AttemptResponse), (status = 401, body = V1ErrorEnvelope),
+        (status = 404, body = V1ErrorEnvelope), (status = 409, body = V1ErrorEnvelope)),
+    security(("partnerBasic" = []), ("dealerToken" = [])))]
+pub async fn cancel(
+    State(app): State<AppState>,
+    p: Principal,
+    Path(uuid): Path<String>,
+) -> ApiResult<(StatusCode, Json<AttemptResponse>)> {
+    let (status, body) = core::release(&app, &p, &uuid).await?;
+    Ok((status, Json(body)))
+}

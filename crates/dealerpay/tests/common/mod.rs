@@ -1,7 +1,9 @@
 //! Test harness: every test gets its own database (a SQLite file, or a fresh PostgreSQL
 //! schema when `DEALERPAY_TEST_DB=postgres`), a real server on an ephemeral port, and a
-//! real HTTP client.
+//! real HTTP client. `process` runs the `dealerpay` binary itself as a child process.
 #![allow(dead_code)]
+
+pub mod process;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{json, Value};

@@ -287,6 +287,56 @@ pub async fn resume(tx: &mut Tx, id: i64, lease_until: i64, now: i64) -> Result<
     Ok(n == 1)
 }
 
+/// Moves an authorized attempt to InProgress for its capture, with the captured amounts.
+pub async fn start_capture(
+    tx: &mut Tx,
+    id: i64,
+    base: i64,
+    fees: &(i64, i64, i64, i64),
+    lease_until: i64,
+    now: i64,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE payment_attempts SET status = 'InProgress', amount_cents = $1, surcharge_cents = $2, \
+           dual_pricing_cents = $3, sales_tax_cents = $4, total_cents = $5, lease_until = $6, updated_at = $7 \
+         WHERE id = $8 AND status = 'RequiresCapture' AND in_flight = 1",
+    )
+    .bind(base)
+    .bind(fees.0)
+    .bind(fees.1)
+    .bind(fees.2)
+    .bind(fees.3)
+    .bind(lease_until)
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Moves an in-flight attempt from `from` back to InProgress (release, resolver), if nobody else did.
+pub async fn resume_from(
+    tx: &mut Tx,
+    id: i64,
+    from: &str,
+    lease_until: i64,
+    now: i64,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE payment_attempts SET status = 'InProgress', lease_until = $1, updated_at = $2 \
+         WHERE id = $3 AND status = $4 AND in_flight = 1",
+    )
+    .bind(lease_until)
+    .bind(now)
+    .bind(id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
 /// Claims in-flight attempts whose lease ran out, extending their lease so that of several
 /// processes running the resolver only one works on each.
 pub async fn claim_expired(
@@ -357,10 +407,11 @@ pub async fn recent_failures(db: &Db, invoice_id: i64, since: i64) -> Result<i64
 }
 
 /// Attempts still in flight (for checks and reconciliation).
+/// Attempts whose outcome is still open (authorization holds waiting for capture are not).
 pub async fn in_flight_count(db: &Db) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM payment_attempts WHERE in_flight = 1")
-            .fetch_one(db.read())
-            .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM payment_attempts WHERE in_flight = 1 AND status <> 'RequiresCapture'",
     )
+    .fetch_one(db.read())
+    .await?)
 }

@@ -389,22 +389,27 @@ pub async fn latest_intent(db: &Db, session_id: i64) -> Result<Option<IntentRow>
         .await?)
 }
 
-/// Ends a processing session's payment: `succeeded` with the captured amount, or `failed`.
-pub async fn finish_payment(
+/// Moves a session's payment state from `from` to `to` with its authorized and captured
+/// amounts; false if the session was no longer in `from`.
+pub async fn settle_session(
     db: &Db,
     id: i64,
-    status: &str,
+    from: &str,
+    to: &str,
+    authorized: i64,
     captured: i64,
     now: i64,
 ) -> Result<bool> {
     Ok(sqlx::query(
-        "UPDATE checkout_sessions SET status = $1, authorized_cents = $2, captured_cents = $2, version = version + 1, \
-         updated_at = $3 WHERE id = $4 AND status = 'processing'",
+        "UPDATE checkout_sessions SET status = $1, authorized_cents = $2, captured_cents = $3, version = version + 1, \
+         updated_at = $4 WHERE id = $5 AND status = $6",
     )
-    .bind(status)
+    .bind(to)
+    .bind(authorized)
     .bind(captured)
     .bind(now)
     .bind(id)
+    .bind(from)
     .execute(db.write())
     .await?
     .rows_affected()
