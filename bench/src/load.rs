@@ -9,6 +9,7 @@ use reqwest::{Client, RequestBuilder, Url};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::checkout::{Checkouter, Merchant};
 use crate::payments::{self, Payer, Refunder, Seat, Steps};
 
 /// Per-request timeout; a request that takes longer counts as an error.
@@ -37,8 +38,8 @@ pub struct Demo {
 
 /// One benchmark scenario. To add one: add a variant, give it a name in
 /// [`Scenario::name`], and say how to build its requests in [`Scenario::worker`]
-/// and [`Worker::request`] (a worker may keep state such as a sequence number,
-/// e.g. for idempotency keys of POST requests).
+/// and [`Worker::op`] (a worker may keep state such as a sequence number,
+/// e.g. for unique reference ids of POST requests).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Scenario {
     /// `GET /healthz`: no auth, no database; the ceiling every ratio is relative to.
@@ -53,6 +54,10 @@ pub enum Scenario {
     Payment,
     /// `POST .../transactions/{uuid}/refund` of $0.01 against the worker's own charge.
     Refund,
+    /// A checkout: `POST /payment/checkout/v1/namespaces/{ns}/sessions` for $25.00 then
+    /// `POST .../sessions/{id}/payment-intents` with `tok_visa`, with the namespace's
+    /// access token (minted once before the window).
+    Checkout,
 }
 
 impl Scenario {
@@ -63,18 +68,28 @@ impl Scenario {
             Scenario::Status => "status",
             Scenario::Payment => "payment",
             Scenario::Refund => "refund",
+            Scenario::Checkout => "checkout",
         }
     }
 
-    /// Card payment scenarios: they run with `--payment-concurrency` workers, each on a
-    /// seeded order and invoice of its own.
+    /// Card payment scenarios: they run with `--payment-concurrency` workers (for
+    /// `payment` and `refund` each on a seeded order and invoice of its own; a checkout
+    /// session brings its own) and pause after a failed operation.
     pub fn is_payment(self) -> bool {
-        matches!(self, Scenario::Payment | Scenario::Refund)
+        matches!(
+            self,
+            Scenario::Payment | Scenario::Refund | Scenario::Checkout
+        )
     }
 
     /// One operation is a whole payment (two requests): payments/s is reported.
     pub fn counts_payments(self) -> bool {
-        self == Scenario::Payment
+        matches!(self, Scenario::Payment | Scenario::Checkout)
+    }
+
+    /// Needs a checkout namespace and access token, set up before the window.
+    pub fn needs_merchant(self) -> bool {
+        self == Scenario::Checkout
     }
 
     /// What each worker needs before the window: `Some(seed payment cents)` for a seat
@@ -88,8 +103,14 @@ impl Scenario {
     }
 
     /// Builds the state of worker number `id` for this scenario; payment scenarios get
-    /// their seat (seeded order and invoice).
-    fn worker(self, target: &Target, id: usize, seat: Option<&Seat>) -> Result<Worker> {
+    /// their seat (seeded order and invoice), checkout the namespace's access token.
+    fn worker(
+        self,
+        target: &Target,
+        id: usize,
+        seat: Option<&Seat>,
+        merchant: Option<&Merchant>,
+    ) -> Result<Worker> {
         let seat =
             || seat.with_context(|| format!("scenario {} needs a seeded order", self.name()));
         let demo = || {
@@ -112,6 +133,14 @@ impl Scenario {
                     id,
                     Plan::Refund(Refunder::new(target, seat()?)?),
                 ))
+            }
+            Scenario::Checkout => {
+                let m = merchant.context("scenario checkout needs a namespace")?;
+                return Ok(Worker::new(
+                    self,
+                    id,
+                    Plan::Checkout(Checkouter::new(target, m)?),
+                ));
             }
             Scenario::Healthz => ("/healthz".to_string(), None),
             Scenario::PaymentRequest => (
@@ -189,12 +218,14 @@ enum Plan {
     Pay(Payer),
     /// One refund.
     Refund(Refunder),
+    /// Checkout session + payment intent.
+    Checkout(Checkouter),
 }
 
 /// Per-task operation factory and state.
 struct Worker {
     scenario: Scenario,
-    #[allow(dead_code)] // for scenarios that need per-worker unique data
+    /// Worker number, for per-worker unique data (checkout reference ids).
     id: usize,
     /// Number of operations this worker has started so far.
     seq: u64,
@@ -232,10 +263,11 @@ impl Worker {
             }
             Plan::Pay(p) => p.pay(client, &mut steps).await.map(|_| ()),
             Plan::Refund(r) => r.refund(client).await,
+            Plan::Checkout(c) => c.checkout(client, self.id, self.seq, &mut steps).await,
         };
         let ok_requests = match self.scenario {
-            // A failed payment may still have had a successful prePayment.
-            Scenario::Payment => steps.len() as u64,
+            // A failed payment may still have had a successful prePayment (or session).
+            Scenario::Payment | Scenario::Checkout => steps.len() as u64,
             _ => u64::from(result.is_ok()),
         };
         OpOutcome {
@@ -325,11 +357,20 @@ pub struct ErrorSample {
     pub example: String,
 }
 
+/// What a scenario's workers need that is set up before its window.
+#[derive(Default)]
+pub struct Seeded {
+    /// One seeded order and invoice per worker ([`Scenario::seat_needs`]).
+    pub seats: Vec<Seat>,
+    /// The checkout namespace and its access token ([`Scenario::needs_merchant`]).
+    pub merchant: Option<Merchant>,
+}
+
 /// Raw outcome of one scenario run (measurement window only).
 pub struct Measurement {
     /// Latencies of successful operations that started and completed in the window, in
-    /// microseconds, sorted. An operation is one request, except for `payment`:
-    /// prePayment + confirm.
+    /// microseconds, sorted. An operation is one request, except for `payment`
+    /// (prePayment + confirm) and `checkout` (session + payment intent).
     pub latencies_us: Vec<u32>,
     /// Successful operations completed in the window: `latencies_us.len()` plus those
     /// that had started during warmup.
@@ -404,7 +445,7 @@ pub fn snippet(body: &[u8]) -> String {
 }
 
 /// Runs `scenario` with `workers` closed-loop workers for `warmup + duration`.
-/// Payment scenarios need one seat per worker.
+/// `payment` and `refund` need one seat per worker, `checkout` a merchant.
 ///
 /// What counts is what *completes* in the window `[warmup, warmup + duration]`, whenever
 /// it started, so the rates are completions per second of the window; latencies are
@@ -419,12 +460,13 @@ pub async fn run(
     target: &Target,
     scenario: Scenario,
     workers: usize,
-    seats: &[Seat],
+    seeded: &Seeded,
     cfg: LoadConfig,
 ) -> Result<Measurement> {
     if workers == 0 {
         bail!("concurrency must be at least 1");
     }
+    let seats = &seeded.seats;
     if scenario.seat_needs().is_some() && seats.len() < workers {
         bail!(
             "scenario {} needs {workers} seeded orders, has {}",
@@ -433,7 +475,7 @@ pub async fn run(
         );
     }
     let workers = (0..workers)
-        .map(|id| scenario.worker(target, id, seats.get(id)))
+        .map(|id| scenario.worker(target, id, seats.get(id), seeded.merchant.as_ref()))
         .collect::<Result<Vec<_>>>()?;
     let pause_after_error = scenario.is_payment();
     let start = Instant::now();
@@ -553,33 +595,35 @@ pub struct ScenarioStats {
     pub measured_secs: f64,
     /// Completed requests in the window, successful or not.
     pub requests: u64,
-    /// Non-2xx responses plus transport errors (timeouts, refused, ...), and 200 answers
-    /// of confirm/refund whose attempt did not succeed; also those that completed after
-    /// the window, while the last operations drained.
+    /// Non-2xx responses plus transport errors (timeouts, refused, ...), and answers of
+    /// confirm/refund/payment-intent whose attempt did not succeed; also those that
+    /// completed after the window, while the last operations drained.
     pub errors: u64,
     /// Successful (2xx) requests per second.
     pub rps: f64,
     /// All completed requests per second, errors included.
     pub total_rps: f64,
-    /// `payment` only: payments (prePayment and confirm both succeeded) per second.
+    /// `payment` and `checkout` only: payments (both requests succeeded) per second.
     pub payments_per_sec: Option<f64>,
-    /// `payment` only: number of successful payments in the window.
+    /// `payment` and `checkout` only: number of successful payments in the window.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payments: Option<u64>,
     /// Latency percentiles of successful operations that started and completed in the
     /// window, in milliseconds: one request, or for `payment` the whole prePayment +
-    /// confirm pair.
+    /// confirm pair (`checkout`: session + payment intent).
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub p999_ms: Option<f64>,
     pub max_ms: Option<f64>,
     /// `rps` divided by the healthz `rps` on the same database in the same run.
     pub vs_healthz: Option<f64>,
-    /// Per-request latencies of each step of a multi-request operation (`payment`).
+    /// Per-request latencies of each step of a multi-request operation (`payment`,
+    /// `checkout`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepStats>,
     /// Payment scenarios: seconds it took to seed the workers' orders and invoices (and
-    /// the refund scenario's seed payments) before the run.
+    /// the refund scenario's seed payments), for `checkout` to set up the namespace, API
+    /// key and access token, before the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed_secs: Option<f64>,
     pub error_samples: Vec<ErrorSample>,

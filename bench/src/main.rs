@@ -2,6 +2,7 @@
 //! database, drives it over loopback HTTP with closed-loop workers and reports
 //! throughput and latency as a table, `latest.json` and `latest.svg`.
 
+mod checkout;
 mod limits;
 mod load;
 mod payments;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use load::{LoadConfig, Scenario, ScenarioStats, Target};
+use load::{LoadConfig, Scenario, ScenarioStats, Seeded, Target};
 use report::{Report, Skipped};
 use server::{Database, DbEnv, PrepError, ServeOpts, Server};
 
@@ -41,14 +42,14 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "healthz,paymentrequest,status,payment,refund"
+        default_value = "healthz,paymentrequest,status,payment,checkout,refund"
     )]
     scenarios: Vec<Scenario>,
     /// Concurrent connections (one closed-loop worker each).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
-    /// Workers of the payment scenarios (payment, refund), each with a repair order and
-    /// invoice of its own [default: --concurrency].
+    /// Workers of the payment scenarios (payment, refund, checkout) [default:
+    /// --concurrency].
     #[arg(long)]
     payment_concurrency: Option<usize>,
     /// Latency the server's in-process sandbox processor adds to every call (ms).
@@ -119,6 +120,15 @@ async fn run(args: Args) -> Result<ExitCode> {
     } else {
         dedup(std::iter::once(Scenario::Healthz).chain(args.scenarios.iter().copied()))
     };
+    if scenarios.contains(&Scenario::Checkout)
+        && args.warmup_secs.saturating_add(args.duration_secs) > checkout::MAX_SCENARIO_SECS
+    {
+        bail!(
+            "checkout reuses one access token, valid {} s: --warmup-secs + --duration-secs must be at most {}",
+            checkout::TOKEN_TTL.as_secs(),
+            checkout::MAX_SCENARIO_SECS
+        );
+    }
     // Every worker holds a connection, on both sides of loopback.
     let max_workers = scenarios.iter().map(|&s| cfg.workers(s)).max().unwrap_or(1);
     if let Some(msg) = limits::ensure_nofile(limits::wanted(max_workers)) {
@@ -234,7 +244,7 @@ async fn run(args: Args) -> Result<ExitCode> {
     report::write_svg(&svg, &report)?;
     println!("\nwrote {} and {}", json.display(), svg.display());
     // Fail if a database broke or a scenario had no successful request (or, for
-    // `payment`, no successful payment) at all.
+    // `payment` and `checkout`, no successful payment) at all.
     let useless = report.results.is_empty()
         || report
             .results
@@ -299,6 +309,44 @@ async fn bench_database(
     Ok((stats, notes))
 }
 
+/// Sets up what scenario `s` needs before its window: for `payment` and `refund` an order
+/// and invoice per worker, for `checkout` a namespace and access token. Returns it with
+/// the seconds it took (`None` when there was nothing to do).
+async fn seed_scenario(
+    target: &Target,
+    s: Scenario,
+    workers: usize,
+    db: &str,
+) -> Result<(Seeded, Option<f64>)> {
+    let t0 = std::time::Instant::now();
+    let mut seeded = Seeded::default();
+    let what = if let Some(seed_payment) = s.seat_needs() {
+        seeded.seats = payments::seed(target, workers, seed_payment)
+            .await
+            .with_context(|| format!("seeding {db}/{}", s.name()))?;
+        format!(
+            "seeded {workers} orders + invoices{} ({} at a time)",
+            match seed_payment {
+                Some(c) => format!(" and paid ${}.{:02} on each", c / 100, c % 100),
+                None => String::new(),
+            },
+            payments::SEED_CONCURRENCY
+        )
+    } else if s.needs_merchant() {
+        let m = checkout::setup(target)
+            .await
+            .with_context(|| format!("setting up {db}/{}", s.name()))?;
+        let what = format!("set up namespace {}, API key and access token", m.namespace);
+        seeded.merchant = Some(m);
+        what
+    } else {
+        return Ok((seeded, None));
+    };
+    let secs = t0.elapsed().as_secs_f64();
+    eprintln!("   {db}/{}: {what} in {secs:.2} s", s.name());
+    Ok((seeded, Some((secs * 1000.0).round() / 1000.0)))
+}
+
 /// Runs the scenarios in order against one target and fills in `vs_healthz`.
 async fn run_scenarios(
     target: &Target,
@@ -309,27 +357,7 @@ async fn run_scenarios(
     let mut out = Vec::new();
     for &s in scenarios {
         let workers = cfg.workers(s);
-        // Payment scenarios: an order and invoice per worker, seeded before the run.
-        let (seats, seed_secs) = match s.seat_needs() {
-            None => (Vec::new(), None),
-            Some(seed_payment) => {
-                let t0 = std::time::Instant::now();
-                let seats = payments::seed(target, workers, seed_payment)
-                    .await
-                    .with_context(|| format!("seeding {db}/{}", s.name()))?;
-                let secs = t0.elapsed().as_secs_f64();
-                eprintln!(
-                    "   {db}/{}: seeded {workers} orders + invoices{} in {secs:.2} s ({} at a time)",
-                    s.name(),
-                    match seed_payment {
-                        Some(c) => format!(" and paid ${}.{:02} on each", c / 100, c % 100),
-                        None => String::new(),
-                    },
-                    payments::SEED_CONCURRENCY
-                );
-                (seats, Some((secs * 1000.0).round() / 1000.0))
-            }
-        };
+        let (seeded, seed_secs) = seed_scenario(target, s, workers, db).await?;
         eprintln!(
             "   {db}/{}: {workers} workers, {} s warmup + {} s",
             s.name(),
@@ -338,7 +366,7 @@ async fn run_scenarios(
         );
         // A fresh pool per scenario, so no scenario inherits warm connections.
         let client = load::build_client(workers)?;
-        let m = load::run(&client, target, s, workers, &seats, cfg).await?;
+        let m = load::run(&client, target, s, workers, &seeded, cfg).await?;
         let mut st = ScenarioStats::new(s, db, workers, &m);
         st.seed_secs = seed_secs;
         let payments = st

@@ -31,7 +31,7 @@ pub const REFUND_CENTS: i64 = 1;
 /// Orders and invoices (and seed payments) created at a time before a scenario.
 pub const SEED_CONCURRENCY: usize = 32;
 /// The sandbox token confirm is called with (an approved Visa credit card).
-const CARD_TOKEN: &str = "tok_visa";
+pub const CARD_TOKEN: &str = "tok_visa";
 
 /// `n` random bytes from the OS, or (without `/dev/urandom`) from std's randomly keyed
 /// SipHash over a counter and the clock. No extra crate needed.
@@ -63,9 +63,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `N` random bytes as `2 * N` lowercase hex digits.
+pub fn random_hex<const N: usize>() -> String {
+    hex(&random_bytes::<N>())
+}
+
 /// A random 32-character operator token for `DEALERPAY_OPERATOR_TOKEN`.
 pub fn random_token() -> String {
-    hex(&random_bytes::<16>())
+    random_hex::<16>()
 }
 
 /// A random (version 4) UUID in its canonical text form.
@@ -85,7 +90,7 @@ pub fn random_uuid() -> String {
 }
 
 /// Cents as the JSON number the server expects (dollars, at most two decimals).
-fn dollars(cents: i64) -> Value {
+pub fn dollars(cents: i64) -> Value {
     json!(cents as f64 / 100.0)
 }
 
@@ -348,7 +353,7 @@ async fn seed_one(
 pub async fn seed(target: &Target, n: usize, seed_payment: Option<i64>) -> Result<Vec<Seat>> {
     let client = load::build_client(SEED_CONCURRENCY)?;
     // Order numbers are unique per dealer: tag this batch.
-    let run = hex(&random_bytes::<4>());
+    let run = random_hex::<4>();
     let next = Arc::new(AtomicUsize::new(0));
     let target = Arc::new(target.clone());
     let mut tasks = Vec::new();

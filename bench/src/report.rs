@@ -420,7 +420,7 @@ pub fn svg(report: &Report) -> String {
         label: |v| format!("{v:.0}"),
     };
     let p99 = Chart {
-        title: "p99 latency (ms; payment: the prePayment + confirm pair; lower is better)",
+        title: "p99 latency (ms; payment, checkout: the two-request pair; lower is better)",
         y_label: "p99 latency (ms)",
         value: |r| r.p99_ms,
         label: |v| format!("{v:.2}"),
@@ -443,7 +443,7 @@ pub fn svg(report: &Report) -> String {
     );
     if !payment_scenarios.is_empty() {
         let payments = Chart {
-            title: "Card payments/s (prePayment + confirm both succeeded, higher is better)",
+            title: "Card payments/s (both requests succeeded, higher is better)",
             y_label: "payments / s",
             value: |r| r.payments_per_sec,
             label: |v| format!("{v:.1}"),
@@ -493,10 +493,12 @@ mod tests {
         let rows = vec![
             stats(Scenario::Healthz, 1000, 1000),
             stats(Scenario::Payment, 200, 100),
+            stats(Scenario::Checkout, 200, 100),
         ];
         assert_eq!(rows[0].payments_per_sec, None);
         assert_eq!(rows[1].payments_per_sec, Some(100.0));
         assert_eq!(rows[1].rps, 200.0);
+        assert_eq!(rows[2].payments_per_sec, Some(100.0));
         let t = table(&rows);
         let lines: Vec<&str> = t.lines().collect();
         assert!(lines[0].contains("payments/s"));
