@@ -1014,6 +1014,24 @@ pub async fn sync_session(app: &AppState, s: SessionRow) -> ApiResult<SessionRow
     Ok(s)
 }
 
+/// Why a session in `status` cannot take a payment now (None: it is open).
+fn pay_blocker(status: &str) -> Option<ApiError> {
+    match status {
+        "open" => None,
+        "processing" => Some(co_conflict(
+            co::PAYMENT_INTENT_EXISTED,
+            "a payment intent for this session is being processed",
+        )),
+        "requires_capture" | "succeeded" => Some(co_conflict(
+            co::SESSION_PAYMENT_ALREADY_COMPLETED,
+            "this session is paid",
+        )),
+        other => Some(
+            terminal_error(other).unwrap_or_else(|| ApiError::internal("unknown session status")),
+        ),
+    }
+}
+
 fn co_conflict(e: domain::catalog::CatalogEntry, why: &str) -> ApiError {
     ApiError::checkout(StatusCode::CONFLICT, e, why)
 }
@@ -1027,24 +1045,8 @@ pub async fn create_intent(
     req: IntentCreate,
 ) -> ApiResult<(StatusCode, IntentView)> {
     let s = load_session(app, m, session_id).await?;
-    match s.status.as_str() {
-        "open" => {}
-        "processing" => {
-            return Err(co_conflict(
-                co::PAYMENT_INTENT_EXISTED,
-                "a payment intent for this session is being processed",
-            ))
-        }
-        "requires_capture" | "succeeded" => {
-            return Err(co_conflict(
-                co::SESSION_PAYMENT_ALREADY_COMPLETED,
-                "this session is paid",
-            ))
-        }
-        other => {
-            return Err(terminal_error(other)
-                .unwrap_or_else(|| ApiError::internal("unknown session status")))
-        }
+    if let Some(e) = pay_blocker(&s.status) {
+        return Err(e);
     }
     let amount = req.amount.ok_or_else(|| ApiError::missing("amount"))?;
     if amount.cents() != s.amount_cents {
@@ -1094,18 +1096,13 @@ pub async fn create_intent(
     let t = now();
     if !repo::transition(db, s.id, &["open"], "processing", t).await? {
         let s = load_session(app, m, session_id).await?;
-        return Err(match s.status.as_str() {
-            "processing" => co_conflict(
+        // Someone else moved it first: answer as if we had seen that state.
+        return Err(pay_blocker(&s.status).unwrap_or_else(|| {
+            co_conflict(
                 co::PAYMENT_INTENT_EXISTED,
-                "a payment intent for this session is being processed",
-            ),
-            "requires_capture" | "succeeded" => co_conflict(
-                co::SESSION_PAYMENT_ALREADY_COMPLETED,
-                "this session is paid",
-            ),
-            other => terminal_error(other)
-                .unwrap_or_else(|| ApiError::internal("unknown session status")),
-        });
+                "the session changed meanwhile; retry",
+            )
+        }));
     }
     let quote = dealer
         .fee_settings()

@@ -813,13 +813,22 @@ pub async fn confirm(
         return_url,
         capture: req_capture,
     };
-    let result =
-        tokio::time::timeout(app.config.processor_timeout, app.processor.charge(charge)).await;
+    call_and_settle(app, &a.uuid, app.processor.charge(charge)).await
+}
+
+/// Calls the processor for an attempt already put in flight (no transaction open), bounded by
+/// the processor timeout, then records the answer.
+async fn call_and_settle(
+    app: &AppState,
+    uuid: &str,
+    call: processor::BoxFut<'_, Result<ChargeOutcome, ProcessorError>>,
+) -> ApiResult<(StatusCode, AttemptResponse)> {
+    let r = tokio::time::timeout(app.config.processor_timeout, call).await;
     settle_call(
         app,
-        &a.uuid,
+        uuid,
         "InProgress",
-        result.unwrap_or(Err(ProcessorError::Timeout)),
+        r.unwrap_or(Err(ProcessorError::Timeout)),
     )
     .await
 }
@@ -877,18 +886,7 @@ pub async fn complete(
         ));
     }
     tx.commit().await?;
-    let result = tokio::time::timeout(
-        app.config.processor_timeout,
-        app.processor.complete(a.uuid.clone()),
-    )
-    .await;
-    settle_call(
-        app,
-        &a.uuid,
-        "InProgress",
-        result.unwrap_or(Err(ProcessorError::Timeout)),
-    )
-    .await
+    call_and_settle(app, &a.uuid, app.processor.complete(a.uuid.clone())).await
 }
 
 pub async fn get(app: &AppState, p: &Principal, uuid: &str) -> ApiResult<AttemptResponse> {
@@ -1155,16 +1153,10 @@ pub async fn capture(
         ));
     }
     tx.commit().await?;
-    let r = tokio::time::timeout(
-        app.config.processor_timeout,
-        app.processor.capture(a.uuid.clone(), q.total.cents()),
-    )
-    .await;
-    settle_call(
+    call_and_settle(
         app,
         &a.uuid,
-        "InProgress",
-        r.unwrap_or(Err(ProcessorError::Timeout)),
+        app.processor.capture(a.uuid.clone(), q.total.cents()),
     )
     .await
 }
@@ -1188,16 +1180,5 @@ pub async fn release(
         ));
     }
     tx.commit().await?;
-    let r = tokio::time::timeout(
-        app.config.processor_timeout,
-        app.processor.release(a.uuid.clone()),
-    )
-    .await;
-    settle_call(
-        app,
-        &a.uuid,
-        "InProgress",
-        r.unwrap_or(Err(ProcessorError::Timeout)),
-    )
-    .await
+    call_and_settle(app, &a.uuid, app.processor.release(a.uuid.clone())).await
 }
