@@ -827,12 +827,9 @@ pub async fn cancel_session(app: &AppState, m: &Merchant, id: &str) -> ApiResult
     }
     if s.status == "requires_capture" {
         // Release the hold at the processor; the session follows its attempt.
-        let i = repo::latest_intent(&app.db, s.id)
+        let (_, a) = session_payment(app, &s)
             .await?
             .ok_or_else(|| ApiError::internal("authorized session without intent"))?;
-        let a = store::repo::attempts::by_id(&app.db, i.attempt_id)
-            .await?
-            .ok_or_else(|| ApiError::internal("intent without attempt"))?;
         super::payments::release(app, &crate::auth::Principal::Operator, &a.uuid)
             .await
             .map_err(|_| {
@@ -952,16 +949,27 @@ async fn intent_view(app: &AppState, s: &SessionRow, i: &repo::IntentRow) -> Api
 
 /// Brings a processing session up to date with its payment (settled meanwhile by the request
 /// itself or by the in-flight resolver).
-pub async fn sync_session(app: &AppState, s: SessionRow) -> ApiResult<SessionRow> {
-    if s.status != "processing" && s.status != "requires_capture" {
-        return Ok(s);
-    }
+/// The session's latest payment intent and the attempt underneath it, if it has one.
+async fn session_payment(
+    app: &AppState,
+    s: &SessionRow,
+) -> ApiResult<Option<(repo::IntentRow, store::repo::attempts::AttemptRow)>> {
     let Some(i) = repo::latest_intent(&app.db, s.id).await? else {
-        return Ok(s);
+        return Ok(None);
     };
     let a = store::repo::attempts::by_id(&app.db, i.attempt_id)
         .await?
         .ok_or_else(|| ApiError::internal("intent without attempt"))?;
+    Ok(Some((i, a)))
+}
+
+pub async fn sync_session(app: &AppState, s: SessionRow) -> ApiResult<SessionRow> {
+    if s.status != "processing" && s.status != "requires_capture" {
+        return Ok(s);
+    }
+    let Some((i, a)) = session_payment(app, &s).await? else {
+        return Ok(s);
+    };
     let t = now();
     let db = &app.db;
     let moved = match (s.status.as_str(), a.status.as_str()) {
@@ -1299,12 +1307,9 @@ pub async fn capture_session(
     if amount <= 0 {
         return Err(ApiError::invalid("amount", "must be more than 0"));
     }
-    let i = repo::latest_intent(&app.db, s.id)
+    let (_, a) = session_payment(app, &s)
         .await?
         .ok_or_else(|| ApiError::internal("authorized session without intent"))?;
-    let a = store::repo::attempts::by_id(&app.db, i.attempt_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("intent without attempt"))?;
     let body = super::payments::CaptureBody {
         amount: Some(Money::from_cents(amount).map_err(ApiError::internal)?),
     };
