@@ -36,6 +36,10 @@ pub struct Config {
     /// Where the secret is kept when not configured (created with mode 0600 on first start)
     /// [default: `<sqlite file>.key`, or `./dealerpay.key` with PostgreSQL].
     pub key_file: Option<std::path::PathBuf>,
+    /// Customer pages: views and form posts allowed per client address per minute (per server
+    /// process).
+    pub page_views_per_minute: u32,
+    pub page_posts_per_minute: u32,
 }
 
 impl Default for Config {
@@ -53,6 +57,8 @@ impl Default for Config {
             settle_after: Duration::from_secs(24 * 3600),
             card_hash_key: None,
             key_file: None,
+            page_views_per_minute: 300,
+            page_posts_per_minute: 30,
         }
     }
 }
@@ -71,6 +77,8 @@ pub struct App {
     pub processor: Arc<dyn Processor>,
     /// The in-process sandbox, whose challenge pages this server then serves.
     pub sandbox: Option<Arc<Sandbox>>,
+    /// Per-client limits on the customer pages.
+    pub page_limiter: crate::pages::guard::RateLimiter,
 }
 
 pub type AppState = Arc<App>;
@@ -177,6 +185,10 @@ impl App {
                 (sb.clone(), Some(sb))
             }
         };
+        let page_limiter = crate::pages::guard::RateLimiter::new(
+            config.page_views_per_minute,
+            config.page_posts_per_minute,
+        );
         Ok(App {
             db,
             config,
@@ -186,6 +198,7 @@ impl App {
             metrics: Metrics::default(),
             processor,
             sandbox,
+            page_limiter,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod observe;
 pub mod openapi;
+pub mod pages;
 pub mod routes;
 
 use app::{App, AppState, Config};
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> axum::Router {
                 "no such route",
             )
         })
+        .layer(from_fn_with_state(state.clone(), pages::guard::rate_limit))
         .layer(from_fn(observe::render_errors))
         .layer(from_fn_with_state(state.clone(), idempotency::idempotency))
         .layer(from_fn_with_state(state, observe::observe))
@@ -77,6 +79,8 @@ pub async fn serve(
     let resolver = core::resolver::spawn(state.clone());
     let app = router(state);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    // Peer addresses for the pages' per-client rate limits.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = signalled_tx.send(());

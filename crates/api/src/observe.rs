@@ -159,7 +159,28 @@ pub fn is_documented(method: &Method, path: &str) -> bool {
 
 /// Innermost layer: renders `ApiError`s in the route family's envelope, turns framework
 /// rejections (plain-text 4xx/5xx) into catalog errors, and converts a panic into a 500.
+/// `render_errors` for customer pages: HTML, never JSON.
+async fn render_page_errors(req: Request, next: Next) -> Response {
+    let locale = crate::pages::locale_of(&req);
+    let resp = match tokio::spawn(next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => return crate::pages::framework_error(StatusCode::INTERNAL_SERVER_ERROR, locale),
+    };
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if (status.is_client_error() || status.is_server_error()) && plain {
+        return crate::pages::framework_error(status, locale);
+    }
+    resp
+}
+
 pub async fn render_errors(req: Request, next: Next) -> Response {
+    if crate::pages::is_page_path(req.uri().path()) {
+        return render_page_errors(req, next).await;
+    }
     let family = Family::of(req.uri().path());
     let documented = is_documented(req.method(), req.uri().path());
     // Run the handler in its own task so that a panic becomes a 500, not a dropped connection.

@@ -2,6 +2,7 @@
 //! route is documented.
 
 use crate::app::AppState;
+use crate::pages;
 use crate::routes::*;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -71,6 +72,7 @@ fn router_and_spec() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(payment_requests::get_payment_request))
         .routes(routes!(payment_requests::create_payment_request))
+        .routes(routes!(payment_requests::expire_payment_request))
         .routes(routes!(payment_requests::short_link))
         .routes(routes!(status::get_payment_status))
         .routes(routes!(payments::prepayment))
@@ -115,7 +117,17 @@ fn router_and_spec() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(checkout::get_intent))
         .routes(routes!(checkout::complete_intent))
         .routes(routes!(checkout::capture_session))
-        .routes(routes!(pay::pay_page))
+        .routes(routes!(pages::pay::pay_page, pages::pay::pay_submit))
+        .routes(routes!(pages::pay::pay_return))
+        .routes(routes!(pages::receipt::receipt_page))
+        .routes(routes!(pages::receipt::receipt_pdf))
+        .routes(routes!(
+            pages::checkout::checkout_page,
+            pages::checkout::checkout_submit
+        ))
+        .routes(routes!(pages::checkout::checkout_return))
+        .routes(routes!(pages::pages_css))
+        .routes(routes!(pages::pay_js))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

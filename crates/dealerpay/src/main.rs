@@ -65,6 +65,12 @@ enum Command {
         demo: bool,
         #[command(flatten)]
         processor: ProcessorArgs,
+        /// Customer pages: page views allowed per client address per minute (per process).
+        #[arg(long, env = "DEALERPAY_PAGE_VIEWS_PER_MINUTE", default_value_t = 300)]
+        page_views_per_minute: u32,
+        /// Customer pages: form posts (payments) allowed per client address per minute.
+        #[arg(long, env = "DEALERPAY_PAGE_POSTS_PER_MINUTE", default_value_t = 30)]
+        page_posts_per_minute: u32,
     },
     /// Run the sandbox processor as its own HTTP service (for realistic failure testing);
     /// point servers at it with --processor-url.
@@ -188,6 +194,8 @@ async fn main() -> anyhow::Result<()> {
             public_url,
             demo,
             processor,
+            page_views_per_minute,
+            page_posts_per_minute,
         } => {
             init_logging("info");
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -195,7 +203,10 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("binding {listen}"))?;
             let addr = listener.local_addr()?;
             let public_url = public_url.unwrap_or_else(|| format!("http://{addr}"));
-            let state = api::build(&db.database, config(public_url.clone(), Some(&processor)))
+            let mut cfg = config(public_url.clone(), Some(&processor));
+            cfg.page_views_per_minute = page_views_per_minute;
+            cfg.page_posts_per_minute = page_posts_per_minute;
+            let state = api::build(&db.database, cfg)
                 .await
                 .context("opening the database")?;
             if demo {

@@ -232,6 +232,59 @@ pub async fn create(
     })
 }
 
+/// `POST …/paymentrequest/{guid}/expire`: the dealer withdraws a link before its ttl (sent to
+/// the wrong customer, amount changed). The pay page then shows it as expired.
+pub async fn expire(
+    app: &AppState,
+    p: &Principal,
+    guid: &str,
+) -> ApiResult<PaymentRequestCreatedResponse> {
+    let invalid = || {
+        ApiError::bad_request(
+            v1::INVALID_PAYMNETREQUEST_GUID,
+            "guid: no such payment request",
+        )
+    };
+    let guid = uuid::Uuid::parse_str(guid)
+        .map_err(|_| invalid())?
+        .to_string();
+    let pr = repo::by_guid(&app.db, &guid).await?.ok_or_else(invalid)?;
+    let dealer = dealers::dealer_by_id(&app.db, pr.dealer_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("request without dealer"))?;
+    CREATE_AUTH.check_dealer(p, &dealer.uuid)?;
+    let now = Timestamp::now().millis();
+    if let Some(e) = unpayable(&pr, now) {
+        return Err(e);
+    }
+    if !repo::expire_now(&app.db, pr.id, now).await? {
+        // It expired or was replaced between the read and the update.
+        let pr = repo::by_guid(&app.db, &guid).await?.ok_or_else(invalid)?;
+        return Err(unpayable(&pr, Timestamp::now().millis()).unwrap_or_else(invalid));
+    }
+    let pr = repo::by_guid(&app.db, &guid).await?.ok_or_else(invalid)?;
+    let invoice = invoices::by_id(&app.db, pr.invoice_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("request without invoice"))?;
+    let base = app.config.public_url.trim_end_matches('/');
+    Ok(PaymentRequestCreatedResponse {
+        errors: vec![],
+        warnings: vec![],
+        payment_request: PaymentRequestCreated {
+            id: pr.id,
+            pay_url: format!("{base}/pay/{}", pr.guid),
+            short_url: format!("{base}/p/{}", pr.short_code),
+            guid: pr.guid,
+            status: "EXPIRED".into(),
+            amount: Money::from_cents(pr.amount_cents).unwrap_or_default(),
+            ttl: pr.ttl_seconds,
+            expires_at: Timestamp::from_millis(pr.expires_at),
+            invoice_guid: invoice.guid,
+            locale: pr.locale,
+        },
+    })
+}
+
 /// Why a stored request cannot be paid, if it cannot.
 pub fn unpayable(row: &repo::PaymentRequestRow, now: i64) -> Option<ApiError> {
     if row.status == "OBSOLETE" {

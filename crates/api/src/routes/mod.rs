@@ -4,7 +4,6 @@ pub mod admin;
 pub mod checkout;
 pub mod dealer_data;
 pub mod ops;
-pub mod pay;
 pub mod payment_requests;
 pub mod payments;
 pub mod status;

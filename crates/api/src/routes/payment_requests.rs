@@ -52,6 +52,25 @@ pub async fn get_payment_request(
     Ok(Json(core::get(&app, &p, &guid).await?))
 }
 
+/// Expire a payment request now.
+///
+/// ApiScope `payment.paymentrequest` (or `payment.all`) on the request's dealer. The link
+/// stops being payable at once; its pay page says it expired (receipts stay reachable).
+/// Errors: `INVALID_PAYMNETREQUEST_GUID`, `PAYMENT_REQUEST_EXPIRED`, `PAYMENT_REQUEST_OBSOLETE`.
+#[utoipa::path(post, path = "/payment/kpayment/v1/paymentrequest/{guid}/expire", tag = "payment requests",
+    params(("guid" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request")),
+    responses((status = 200, body = PaymentRequestCreatedResponse), (status = 400, body = V1ErrorEnvelope),
+        (status = 401, body = V1ErrorEnvelope)),
+    security(("partnerBasic" = []), ("dealerToken" = []), ("operatorToken" = [])))]
+pub async fn expire_payment_request(
+    State(app): State<AppState>,
+    p: Principal,
+    Path(guid): Path<String>,
+) -> ApiResult<Json<PaymentRequestCreatedResponse>> {
+    Ok(Json(core::expire(&app, &p, &guid).await?))
+}
+
 /// Short payment link: redirects to the pay page.
 #[utoipa::path(get, path = "/p/{code}", tag = "customer pages",
     params(("code" = String, Path)),

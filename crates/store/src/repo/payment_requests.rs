@@ -112,3 +112,17 @@ pub async fn attributes(db: &Db, request_id: i64) -> Result<Vec<(i64, String, St
         .fetch_all(db.read())
         .await?)
 }
+
+/// Ends an ACTIVE, unexpired request now (the dealer withdrew the link). False when it was
+/// not active and unexpired at that moment.
+pub async fn expire_now(db: &Db, id: i64, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE payment_requests SET expires_at = $1, version = version + 1, updated_at = $1 \
+         WHERE id = $2 AND status = 'ACTIVE' AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db.write())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}

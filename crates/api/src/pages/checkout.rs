@@ -1,0 +1,482 @@
+//! The hosted checkout page (SPEC §6): `/checkout/{sessionId}` shows the amount and the
+//! merchant, takes a card through the session's payment intent, and sends the customer back
+//! to the merchant's success URL. Sessions that can no longer be paid say so plainly.
+
+use super::card_form::{self, CardFormPost, FieldErrors, FormView, Refill};
+use super::html::{esc, origin, row, Page};
+use super::i18n::{fill, Locale};
+use super::{guard, unavailable, PageQuery};
+use crate::app::AppState;
+use crate::checkout_auth::Merchant;
+use crate::core::checkout::{self as co, IntentCreate};
+use crate::core::payments::CardInput;
+use crate::error::ApiError;
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::Money;
+use store::repo::checkout::{self as repo, SessionRow};
+
+/// A session with its merchant, as the customer's page sees it.
+struct Hosted {
+    merchant: Merchant,
+    session: SessionRow,
+    locale: Locale,
+}
+
+impl Hosted {
+    async fn load(
+        app: &AppState,
+        id: &str,
+        lang: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Result<Option<Hosted>, ApiError> {
+        let locale = super::request_locale(lang, headers);
+        let Some(s) = repo::session(&app.db, id).await? else {
+            return Ok(None);
+        };
+        let Some(namespace) = repo::namespace_by_id(&app.db, s.namespace_id).await? else {
+            return Ok(None);
+        };
+        let merchant = Merchant {
+            namespace,
+            subject: "hosted-checkout".into(),
+        };
+        // Brings the session up to date (payment settled, expiry passed).
+        let session = co::load_session(app, &merchant, id).await?;
+        Ok(Some(Hosted {
+            merchant,
+            session,
+            locale,
+        }))
+    }
+
+    fn path(&self) -> String {
+        format!("/checkout/{}", self.session.uuid)
+    }
+
+    fn money(&self) -> String {
+        self.locale
+            .money(Money::from_cents(self.session.amount_cents).unwrap_or_default())
+    }
+
+    /// The success URL with the session id appended, as the merchant expects it back.
+    fn success_url(&self) -> Option<String> {
+        let u = self.session.success_url.as_deref()?;
+        let sep = if u.contains('?') { '&' } else { '?' };
+        Some(format!("{u}{sep}session_id={}", self.session.uuid))
+    }
+
+    fn page(&self, status: StatusCode, title: &str, body: String) -> Page {
+        let mut p = Page::new(status, self.locale, title, body);
+        p.brand = Some(self.merchant.namespace.name.clone());
+        p.lang_path = Some(self.path());
+        // The form's answer may be a redirect to the merchant's success page.
+        p.form_origins = self
+            .success_url()
+            .as_deref()
+            .and_then(origin)
+            .into_iter()
+            .collect();
+        p
+    }
+
+    fn summary(&self) -> String {
+        let t = self.locale.text();
+        format!(
+            "<dl class=\"invoice\">{}<div class=\"row total\"><dt>{}</dt><dd id=\"checkout-amount\">{}</dd></div></dl>",
+            row("merchant-name", t.checkout_pay_to, &self.merchant.namespace.name),
+            esc(t.checkout_amount),
+            esc(&self.money())
+        )
+    }
+
+    /// The end states: paid, failed, canceled, expired.
+    fn status_page(&self) -> Page {
+        let t = self.locale.text();
+        let (key, title, text, link) = match self.session.status.as_str() {
+            "succeeded" => (
+                "complete",
+                t.checkout_complete,
+                t.checkout_complete_text,
+                self.success_url(),
+            ),
+            "requires_capture" => (
+                "complete",
+                t.checkout_complete,
+                t.checkout_authorized_text,
+                self.success_url(),
+            ),
+            "cancelled" => (
+                "canceled",
+                t.checkout_canceled,
+                t.checkout_canceled_text,
+                self.session.cancel_url.clone(),
+            ),
+            "expired" => (
+                "expired",
+                t.checkout_expired,
+                t.checkout_expired_text,
+                self.session.cancel_url.clone(),
+            ),
+            _ => (
+                "failed",
+                t.checkout_failed,
+                t.checkout_failed_text,
+                self.session.cancel_url.clone(),
+            ),
+        };
+        let link = link
+            .map(|u| {
+                format!(
+                    "<p><a id=\"return-link\" class=\"button\" href=\"{}\">{}</a></p>",
+                    esc(&u),
+                    esc(t.return_to_merchant)
+                )
+            })
+            .unwrap_or_default();
+        let ok = if key == "complete" { " ok" } else { "" };
+        let body = format!(
+            "<div id=\"session-status\" class=\"status{ok}\" data-status=\"{key}\"><h1>{}</h1><p>{}</p></div>{}{link}",
+            esc(title),
+            esc(text),
+            self.summary()
+        );
+        self.page(StatusCode::OK, title, body)
+    }
+
+    fn open_page(
+        &self,
+        app: &AppState,
+        headers: &HeaderMap,
+        status: StatusCode,
+        message: Option<&str>,
+        fields: FieldErrors,
+        refill: Refill,
+    ) -> Page {
+        let t = self.locale.text();
+        let (nonce, set_cookie) =
+            guard::nonce(headers, app.config.public_url.starts_with("https://"));
+        let form = card_form::render(&FormView {
+            t,
+            action: &self.path(),
+            csrf: &guard::token(&app.token_key, &nonce, &self.csrf_scope()),
+            lang: self.locale.tag(),
+            button: fill(t.pay_button, &[("amount", &self.money())]),
+            errors: &fields,
+            refill: &refill,
+            amount: None,
+        });
+        let cancel = self
+            .session
+            .cancel_url
+            .as_deref()
+            .map(|u| {
+                format!(
+                    "<p><a id=\"cancel-link\" class=\"secondary\" href=\"{}\">{}</a></p>",
+                    esc(u),
+                    esc(t.checkout_cancel)
+                )
+            })
+            .unwrap_or_default();
+        let has_error = message.is_some() || !fields.is_empty();
+        let body = format!(
+            "<h1>{}</h1>{}{}{form}{cancel}",
+            esc(t.checkout_title),
+            card_form::summary(t, message, &fields),
+            self.summary()
+        );
+        let mut p = self.page(status, t.checkout_title, body);
+        p.set_cookie = set_cookie;
+        p.has_error = has_error;
+        p
+    }
+
+    fn csrf_scope(&self) -> String {
+        format!("checkout:{}", self.session.uuid)
+    }
+
+    /// Where the customer goes once the session's payment has an outcome.
+    async fn after_payment(&self, app: &AppState) -> Result<Response, ApiError> {
+        let t = self.locale.text();
+        let lang = self.locale.tag();
+        let Some(i) = repo::latest_intent(&app.db, self.session.id).await? else {
+            return Ok(self.status_page().into_response());
+        };
+        let a = store::repo::attempts::by_id(&app.db, i.attempt_id)
+            .await?
+            .ok_or_else(|| ApiError::internal("intent without attempt"))?;
+        Ok(match a.status.as_str() {
+            "Succeeded" | "RequiresCapture" => match self.success_url() {
+                Some(u) => Redirect::to(&u).into_response(),
+                None => Redirect::to(&format!("{}?lang={lang}", self.path())).into_response(),
+            },
+            "RequiresAction" => match super::pay::challenge_url(&a) {
+                Some(url) => {
+                    let mut p = Page::message(
+                        StatusCode::OK,
+                        self.locale,
+                        t.processing_title,
+                        t.processing_text,
+                        Some((&url, t.processing_title)),
+                    );
+                    p.refresh = Some(0);
+                    p.refresh_url = Some(url);
+                    p.brand = Some(self.merchant.namespace.name.clone());
+                    p.into_response()
+                }
+                None => Redirect::to(&format!("{}?lang={lang}", self.path())).into_response(),
+            },
+            "InProgress" | "Created" => {
+                let mut p = Page::message(
+                    StatusCode::OK,
+                    self.locale,
+                    t.processing_title,
+                    t.processing_text,
+                    None,
+                );
+                p.refresh = Some(2);
+                p.brand = Some(self.merchant.namespace.name.clone());
+                p.into_response()
+            }
+            _ => Redirect::to(&format!("{}?lang={lang}", self.path())).into_response(),
+        })
+    }
+}
+
+fn not_found(locale: Locale) -> Response {
+    let t = locale.text();
+    Page::message(
+        StatusCode::NOT_FOUND,
+        locale,
+        t.not_found_title,
+        t.not_found_text,
+        None,
+    )
+    .into_response()
+}
+
+/// `GET /checkout/{sessionId}`: the hosted checkout page.
+#[utoipa::path(get, path = "/checkout/{sessionId}", tag = "customer pages",
+    params(("sessionId" = String, Path), PageQuery),
+    responses((status = 200, body = String, content_type = "text/html", description = "The payment form, or the session's end state"),
+        (status = 404, body = String, content_type = "text/html")))]
+pub async fn checkout_page(
+    State(app): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let locale = super::request_locale(q.lang.as_deref(), &headers);
+    let Ok(Path(id)) = id else {
+        return not_found(locale);
+    };
+    match Hosted::load(&app, &id, q.lang.as_deref(), &headers).await {
+        Ok(Some(h)) if h.session.status == "open" => h
+            .open_page(
+                &app,
+                &headers,
+                StatusCode::OK,
+                None,
+                FieldErrors::default(),
+                Refill::default(),
+            )
+            .into_response(),
+        Ok(Some(h)) if h.session.status == "processing" => match h.after_payment(&app).await {
+            Ok(r) => r,
+            Err(e) => unavailable(locale, &e).into_response(),
+        },
+        Ok(Some(h)) => h.status_page().into_response(),
+        Ok(None) => not_found(locale),
+        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::BAD_REQUEST => {
+            not_found(locale)
+        }
+        Err(e) => unavailable(locale, &e).into_response(),
+    }
+}
+
+/// `POST /checkout/{sessionId}`: pay the session with a card.
+#[utoipa::path(post, path = "/checkout/{sessionId}", tag = "customer pages",
+    params(("sessionId" = String, Path)),
+    request_body(content = CardFormPost, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To the merchant's success URL, or back to this page with the outcome"),
+        (status = 200, body = String, content_type = "text/html", description = "The session's end state, or on to 3-D Secure"),
+        (status = 403, body = String, content_type = "text/html", description = "Form token missing or stale"),
+        (status = 404, body = String, content_type = "text/html"),
+        (status = 422, body = String, content_type = "text/html", description = "Card fields to correct")))]
+pub async fn checkout_submit(
+    State(app): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    form: Result<Form<CardFormPost>, FormRejection>,
+) -> Response {
+    let post = form.map(|Form(f)| f).unwrap_or_default();
+    let locale = super::request_locale(post.lang.as_deref(), &headers);
+    let Ok(Path(id)) = id else {
+        return not_found(locale);
+    };
+    let h = match Hosted::load(&app, &id, post.lang.as_deref(), &headers).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return not_found(locale),
+        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::BAD_REQUEST => {
+            return not_found(locale)
+        }
+        Err(e) => return unavailable(locale, &e).into_response(),
+    };
+    match pay(&app, &h, &headers, post).await {
+        Ok(r) => r,
+        Err(e) => unavailable(locale, &e).into_response(),
+    }
+}
+
+async fn pay(
+    app: &AppState,
+    h: &Hosted,
+    headers: &HeaderMap,
+    post: CardFormPost,
+) -> Result<Response, ApiError> {
+    let t = h.locale.text();
+    if h.session.status != "open" {
+        return Ok(h.status_page().into_response());
+    }
+    let refill = Refill::from_post(&post);
+    if !guard::verify(
+        &app.token_key,
+        headers,
+        post.csrf.as_deref(),
+        &h.csrf_scope(),
+    ) {
+        return Ok(h
+            .open_page(
+                app,
+                headers,
+                StatusCode::FORBIDDEN,
+                Some(t.err_session),
+                FieldErrors::default(),
+                refill,
+            )
+            .into_response());
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let card: CardInput =
+        match card_form::read_card(&post, t, (now.year() as u32, u8::from(now.month()) as u32)) {
+            Ok(c) => c,
+            Err(fields) => {
+                return Ok(h
+                    .open_page(
+                        app,
+                        headers,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        None,
+                        fields,
+                        refill,
+                    )
+                    .into_response());
+            }
+        };
+    let req = IntentCreate {
+        amount: Some(Money::from_cents(h.session.amount_cents).map_err(ApiError::internal)?),
+        payment_method: Some("card".into()),
+        card: Some(card),
+        token: None,
+        pin_token: None,
+        return_url: Some(format!(
+            "{}{}/return?lang={}",
+            app.config.public_url.trim_end_matches('/'),
+            h.path(),
+            h.locale.tag()
+        )),
+    };
+    match co::create_intent(app, &h.merchant, &h.session.uuid, req).await {
+        Ok(_) => {}
+        Err(e) if e.status.is_server_error() => return Err(e),
+        Err(e) => {
+            // Paid, canceled or expired meanwhile: show that; otherwise say why.
+            let fresh = co::load_session(app, &h.merchant, &h.session.uuid).await?;
+            if fresh.status != "open" {
+                let h2 = Hosted {
+                    merchant: h.merchant.clone(),
+                    session: fresh,
+                    locale: h.locale,
+                };
+                return Ok(h2.status_page().into_response());
+            }
+            let msg = super::pay::engine_message(t, &e);
+            return Ok(h
+                .open_page(
+                    app,
+                    headers,
+                    StatusCode::CONFLICT,
+                    Some(msg),
+                    FieldErrors::default(),
+                    refill,
+                )
+                .into_response());
+        }
+    }
+    let fresh = co::load_session(app, &h.merchant, &h.session.uuid).await?;
+    let h2 = Hosted {
+        merchant: h.merchant.clone(),
+        session: fresh,
+        locale: h.locale,
+    };
+    h2.after_payment(app).await
+}
+
+/// `GET /checkout/{sessionId}/return`: back from 3-D Secure; finishes the payment.
+#[utoipa::path(get, path = "/checkout/{sessionId}/return", tag = "customer pages",
+    params(("sessionId" = String, Path), PageQuery),
+    responses((status = 303, description = "To the merchant's success URL or back to the checkout page"),
+        (status = 200, body = String, content_type = "text/html"), (status = 404, body = String, content_type = "text/html")))]
+pub async fn checkout_return(
+    State(app): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let locale = super::request_locale(q.lang.as_deref(), &headers);
+    let Ok(Path(id)) = id else {
+        return not_found(locale);
+    };
+    let h = match Hosted::load(&app, &id, q.lang.as_deref(), &headers).await {
+        Ok(Some(h)) => h,
+        Ok(None) => return not_found(locale),
+        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::BAD_REQUEST => {
+            return not_found(locale)
+        }
+        Err(e) => return unavailable(locale, &e).into_response(),
+    };
+    let r = async {
+        if let Some(i) = repo::latest_intent(&app.db, h.session.id).await? {
+            let a = store::repo::attempts::by_id(&app.db, i.attempt_id).await?;
+            if a.is_some_and(|a| a.status == "RequiresAction") {
+                if let Err(e) =
+                    co::complete_intent(&app, &h.merchant, &h.session.uuid, &i.uuid).await
+                {
+                    if e.status.is_server_error() {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        let fresh = co::load_session(&app, &h.merchant, &h.session.uuid).await?;
+        let h2 = Hosted {
+            merchant: h.merchant.clone(),
+            session: fresh,
+            locale: h.locale,
+        };
+        match h2.session.status.as_str() {
+            "processing" => h2.after_payment(&app).await,
+            "succeeded" | "requires_capture" => h2.after_payment(&app).await,
+            _ => Ok(h2.status_page().into_response()),
+        }
+    }
+    .await;
+    match r {
+        Ok(r) => r,
+        Err(e) => unavailable(locale, &e).into_response(),
+    }
+}

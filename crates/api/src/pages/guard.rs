@@ -1,0 +1,171 @@
+//! What protects the public pages: CSRF tokens on every form post, and per-client rate limits.
+//!
+//! CSRF uses a signed double submit: a random cookie (HttpOnly, SameSite=Lax) and, in the form,
+//! an HMAC of that cookie and the page it belongs to. A cross-site form can neither read the
+//! cookie nor forge the MAC. The rate limits are per server process (a payments abuse guard,
+//! not a correctness mechanism); the database-level guard is the per-invoice failed-attempt cap.
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::Instant;
+
+pub const COOKIE: &str = "dp_csrf";
+
+/// The CSRF cookie of the request, if it looks like one of ours.
+pub fn cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .find(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_string)
+}
+
+/// The request's CSRF nonce, and the `Set-Cookie` to send when it is new.
+pub fn nonce(headers: &HeaderMap, secure: bool) -> (String, Option<String>) {
+    if let Some(n) = cookie(headers) {
+        return (n, None);
+    }
+    let n = uuid::Uuid::new_v4().simple().to_string();
+    let secure = if secure { "; Secure" } else { "" };
+    let set = format!("{COOKIE}={n}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400{secure}");
+    (n, Some(set))
+}
+
+/// The form token for `nonce` on the page `scope` (a pay link or checkout session).
+pub fn token(key: &[u8], nonce: &str, scope: &str) -> String {
+    crate::auth::hmac_hex(key, format!("csrf|{nonce}|{scope}").as_bytes())
+}
+
+/// True when the form's token matches the request's cookie for this page.
+pub fn verify(key: &[u8], headers: &HeaderMap, form_token: Option<&str>, scope: &str) -> bool {
+    let (Some(n), Some(t)) = (cookie(headers), form_token) else {
+        return false;
+    };
+    let want = token(key, &n, scope);
+    subtle::ConstantTimeEq::ct_eq(want.as_bytes(), t.as_bytes()).into()
+}
+
+/// Fixed one-minute windows per client address, separately for page views and form posts.
+pub struct RateLimiter {
+    views_per_minute: u32,
+    posts_per_minute: u32,
+    started: Instant,
+    windows: Mutex<HashMap<(IpAddr, bool), (u64, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(views_per_minute: u32, posts_per_minute: u32) -> RateLimiter {
+        RateLimiter {
+            views_per_minute,
+            posts_per_minute,
+            started: Instant::now(),
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request; `Err(seconds)` when the client is over its limit.
+    pub fn check(&self, ip: IpAddr, post: bool) -> Result<(), u32> {
+        let limit = if post {
+            self.posts_per_minute
+        } else {
+            self.views_per_minute
+        };
+        let elapsed = self.started.elapsed().as_secs();
+        let minute = elapsed / 60;
+        let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if w.len() > 100_000 {
+            w.retain(|_, (m, _)| *m == minute);
+        }
+        let e = w.entry((ip, post)).or_insert((minute, 0));
+        if e.0 != minute {
+            *e = (minute, 0);
+        }
+        if e.1 >= limit {
+            return Err((60 - elapsed % 60) as u32);
+        }
+        e.1 += 1;
+        Ok(())
+    }
+}
+
+/// Middleware for the public pages: answers 429 with a page and Retry-After past the limit.
+pub async fn rate_limit(
+    State(app): State<crate::app::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !super::is_public_path(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let post = req.method() == Method::POST;
+    if let Err(retry) = app.page_limiter.check(ip, post) {
+        let locale = super::locale_of(&req);
+        let t = locale.text();
+        let mut page = super::html::Page::message(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            locale,
+            t.rate_limited_title,
+            t.rate_limited_text,
+            None,
+        );
+        page.retry_after = Some(retry);
+        return page.into_response();
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_counts_per_client_and_kind() {
+        let l = RateLimiter::new(3, 1);
+        let a = IpAddr::from([10, 0, 0, 1]);
+        let b = IpAddr::from([10, 0, 0, 2]);
+        assert!(l.check(a, true).is_ok());
+        assert!(l.check(a, true).is_err(), "second post in the minute");
+        assert!(
+            l.check(b, true).is_ok(),
+            "another client has its own budget"
+        );
+        for _ in 0..3 {
+            assert!(l.check(a, false).is_ok());
+        }
+        let retry = l.check(a, false).unwrap_err();
+        assert!((1..=60).contains(&retry));
+    }
+
+    #[test]
+    fn csrf_token_binds_cookie_and_page() {
+        let key = b"k";
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            format!("x=1; {COOKIE}=0123456789abcdef0123456789abcdef")
+                .parse()
+                .unwrap(),
+        );
+        let t = token(key, "0123456789abcdef0123456789abcdef", "pay:a");
+        assert!(verify(key, &h, Some(&t), "pay:a"));
+        assert!(!verify(key, &h, Some(&t), "pay:b"), "bound to the page");
+        assert!(
+            !verify(key, &HeaderMap::new(), Some(&t), "pay:a"),
+            "needs the cookie"
+        );
+        assert!(!verify(key, &h, None, "pay:a"));
+    }
+}

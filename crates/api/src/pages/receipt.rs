@@ -1,0 +1,247 @@
+//! Receipts for card payments made on a pay link: an HTML page and the same content as a PDF,
+//! reachable from the link for as long as it exists (also after it expires or is replaced).
+
+use super::html::{esc, row, Page};
+use super::i18n::{fill, Locale};
+use super::pay::Link;
+use super::{unavailable, PageQuery};
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::Money;
+use store::repo::transactions::{self, TransactionRow};
+
+fn brand_label(b: &str) -> &str {
+    match b {
+        "VISA" => "Visa",
+        "MASTERCARD" => "Mastercard",
+        "AMEX" => "American Express",
+        "DISCOVER" => "Discover",
+        other => other,
+    }
+}
+
+/// The receipt's lines: (element id, label, value).
+fn lines(link: &Link, c: &TransactionRow) -> Vec<(&'static str, String, String)> {
+    let l = link.locale;
+    let t = l.text();
+    let m = |cents: i64| l.money(Money::from_cents(cents).unwrap_or_default());
+    let mut v = vec![
+        (
+            "receipt-ro",
+            t.repair_order.to_string(),
+            link.order_number().to_string(),
+        ),
+        (
+            "receipt-date",
+            t.receipt_date.to_string(),
+            l.date_time(c.created_at),
+        ),
+    ];
+    let fees = c.surcharge_cents + c.dual_pricing_cents + c.sales_tax_cents;
+    if fees > 0 {
+        v.push((
+            "receipt-subtotal",
+            t.receipt_subtotal.into(),
+            m(c.amount_cents),
+        ));
+        if c.surcharge_cents > 0 {
+            v.push((
+                "receipt-surcharge",
+                t.receipt_surcharge.into(),
+                m(c.surcharge_cents),
+            ));
+        }
+        if c.dual_pricing_cents > 0 {
+            v.push((
+                "receipt-card-fee",
+                t.receipt_card_price.into(),
+                m(c.dual_pricing_cents),
+            ));
+        }
+        if c.sales_tax_cents > 0 {
+            v.push((
+                "receipt-sales-tax",
+                t.receipt_sales_tax.into(),
+                m(c.sales_tax_cents),
+            ));
+        }
+    }
+    v.push(("receipt-amount", t.receipt_amount.into(), m(c.total_cents)));
+    let card = format!(
+        "{} •••• {}",
+        brand_label(c.card_brand.as_deref().unwrap_or("Card")),
+        c.card_last4.as_deref().unwrap_or("????")
+    );
+    v.push(("receipt-card", t.receipt_card.into(), card));
+    v.push((
+        "receipt-auth-code",
+        t.receipt_auth_code.into(),
+        c.auth_code.clone().unwrap_or_else(|| "—".into()),
+    ));
+    v.push((
+        "receipt-reference",
+        t.receipt_reference.into(),
+        c.uuid.clone(),
+    ));
+    if c.reversed_cents > 0 {
+        v.push((
+            "receipt-refunded",
+            t.receipt_status.into(),
+            fill(t.receipt_refunded, &[("amount", &m(c.reversed_cents))]),
+        ));
+    }
+    v
+}
+
+/// The link and one of its invoice's approved charges.
+async fn load(
+    app: &AppState,
+    path: Result<Path<(String, String)>, PathRejection>,
+    lang: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Option<(Link, TransactionRow)>, ApiError> {
+    let Ok(Path((guid, txn))) = path else {
+        return Ok(None);
+    };
+    let Ok(txn) = uuid::Uuid::parse_str(&txn) else {
+        return Ok(None);
+    };
+    let Some(link) = Link::load(app, &guid, lang, headers).await? else {
+        return Ok(None);
+    };
+    let charge = transactions::by_uuid(&app.db, &txn.to_string())
+        .await?
+        .filter(|c| {
+            c.invoice_id == link.invoice.id
+                && c.transaction_type == "CHARGE"
+                && c.status == "APPROVED"
+        });
+    Ok(charge.map(|c| (link, c)))
+}
+
+fn not_found(locale: Locale) -> Response {
+    let t = locale.text();
+    Page::message(
+        StatusCode::NOT_FOUND,
+        locale,
+        t.not_found_title,
+        t.not_found_text,
+        None,
+    )
+    .into_response()
+}
+
+/// `GET /pay/{guid}/receipt/{transaction}`.
+#[utoipa::path(get, path = "/pay/{guid}/receipt/{transaction}", tag = "customer pages",
+    params(("guid" = String, Path), ("transaction" = String, Path), PageQuery),
+    responses((status = 200, body = String, content_type = "text/html"), (status = 404, body = String, content_type = "text/html")))]
+pub async fn receipt_page(
+    State(app): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let fallback = super::request_locale(q.lang.as_deref(), &headers);
+    let (link, charge) = match load(&app, path, q.lang.as_deref(), &headers).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return not_found(fallback),
+        Err(e) => return unavailable(fallback, &e).into_response(),
+    };
+    let t = link.locale.text();
+    let rows: String = lines(&link, &charge)
+        .iter()
+        .map(|(id, label, value)| row(id, label, value))
+        .collect();
+    let base = format!("/pay/{}", link.pr.guid);
+    let body = format!(
+        "<div id=\"receipt\"><div class=\"status ok\"><h1>{title}</h1><p>{thanks}</p></div>{dealer}\
+         <dl class=\"invoice\">{rows}</dl>\
+         <p><a id=\"receipt-pdf\" class=\"button\" href=\"{base}/receipt/{id}/pdf?lang={lang}\" download>{pdf}</a></p>\
+         <p><a class=\"secondary\" href=\"{base}?lang={lang}\">{back}</a></p></div>",
+        title = esc(t.receipt_title),
+        thanks = esc(t.receipt_thanks),
+        dealer = link.dealer_block(),
+        id = esc(&charge.uuid),
+        lang = link.locale.tag(),
+        pdf = esc(t.receipt_pdf),
+        back = esc(t.back_to_invoice),
+    );
+    let mut page = Page::new(StatusCode::OK, link.locale, t.receipt_title, body);
+    page.brand = Some(link.dealer.name.clone());
+    page.lang_path = Some(format!("{base}/receipt/{}", charge.uuid));
+    page.into_response()
+}
+
+/// `GET /pay/{guid}/receipt/{transaction}/pdf`.
+#[utoipa::path(get, path = "/pay/{guid}/receipt/{transaction}/pdf", tag = "customer pages",
+    params(("guid" = String, Path), ("transaction" = String, Path), PageQuery),
+    responses((status = 200, body = Vec<u8>, content_type = "application/pdf"), (status = 404, body = String, content_type = "text/html")))]
+pub async fn receipt_pdf(
+    State(app): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let fallback = super::request_locale(q.lang.as_deref(), &headers);
+    let (link, charge) = match load(&app, path, q.lang.as_deref(), &headers).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return not_found(fallback),
+        Err(e) => return unavailable(fallback, &e).into_response(),
+    };
+    let t = link.locale.text();
+    let d = &link.dto.invoice.dealer;
+    let mut header = vec![link.dealer.name.clone()];
+    let contact: Vec<&str> = [
+        d.phone_number.as_deref(),
+        d.email_id.as_deref(),
+        d.website.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|s| !s.is_empty())
+    .collect();
+    if !contact.is_empty() {
+        header.push(contact.join(" · "));
+    }
+    let doc = super::pdf::Document {
+        title: t.receipt_title,
+        header,
+        rows: lines(&link, &charge)
+            .into_iter()
+            .map(|(_, l, v)| (l, v))
+            .collect(),
+        footer: vec![t.receipt_thanks.to_string()],
+    };
+    let bytes = super::pdf::render(&doc);
+    let file: String = link
+        .order_number()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(40)
+        .collect();
+    let mut r = (StatusCode::OK, bytes).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"receipt-{file}.pdf\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
