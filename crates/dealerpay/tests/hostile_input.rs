@@ -63,7 +63,10 @@ impl Op {
         format!("{} {}", self.method, self.template)
     }
     fn family(&self) -> Family {
-        if self.template.starts_with("/pay/") {
+        if ["/pay/", "/checkout/", "/assets/"]
+            .iter()
+            .any(|p| self.template.starts_with(p))
+        {
             Family::Html
         } else if self.template.starts_with("/p/") {
             Family::ShortLink
@@ -945,7 +948,7 @@ fn judge(
             match family {
                 Family::Html => {
                     if essence != "text/html" {
-                        f.push(format!("the pay page answered {content_type}, not HTML"));
+                        f.push(format!("a customer page answered {content_type}, not HTML"));
                     }
                 }
                 Family::V1 | Family::ShortLink => match &parsed {

@@ -68,7 +68,12 @@ async fn create_link_supersede_and_expire() {
         .await
         .unwrap();
     assert_eq!(page.status().as_u16(), 410);
-    assert!(page.text().await.unwrap().contains("replaced"));
+    // The link was created in Spanish, so its page is too.
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("data-status=\"obsolete\"") && html.contains("reemplazado"),
+        "{html}"
+    );
     let active: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM payment_requests r JOIN invoices i ON i.id = r.invoice_id WHERE i.guid = '{}' AND r.status = 'ACTIVE'",
         s.invoice
@@ -93,7 +98,11 @@ async fn create_link_supersede_and_expire() {
         .await
         .unwrap();
     assert_eq!(page.status().as_u16(), 410);
-    assert!(page.text().await.unwrap().contains("expired"));
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("data-status=\"expired\""));
 
     // Unknown and malformed guids: 400 INVALID_PAYMNETREQUEST_GUID (the documented route has no 404).
     for g in [uuid::Uuid::new_v4().to_string(), "xyz".to_string()] {
