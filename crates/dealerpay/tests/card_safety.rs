@@ -434,6 +434,8 @@ async fn card_numbers_and_cvvs_never_reach_the_database_logs_or_errors() {
     taken.insert(second_visa_cvv.clone());
     let hostile_cvv = pick_cvv(&THREE, &baseline_refs, &taken);
     taken.insert(hostile_cvv.clone());
+    let page_cvv = pick_cvv(&THREE, &baseline_refs, &taken);
+    taken.insert(page_cvv.clone());
     assert!(
         baseline_refs
             .iter()
@@ -640,6 +642,61 @@ async fn card_numbers_and_cvvs_never_reach_the_database_logs_or_errors() {
         .await;
     assert_eq!(st, 200, "{b}");
     assert_eq!(b["paymentAttempt"]["status"], "Failed", "{b}");
+
+    // ---- the pay page's form: cards typed by a customer ---------------------------------
+    let page = format!("/pay/{}", s(&runs[0], "paymentRequestGuid"));
+    let r = http
+        .client
+        .get(format!("{}{page}", http.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = r.text().await.unwrap();
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("the pay page has a form")
+        + 19;
+    let csrf = html[at..at + html[at..].find('"').unwrap()].to_string();
+    for (what, number, expect) in [
+        ("pay page: Luhn-invalid number", BAD_LUHN, 422),
+        ("pay page: spaced number", "5555 5555 5555 4444", 303),
+    ] {
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("cardNumber", number),
+            ("expiry", "12/34"),
+            ("cvc", page_cvv.as_str()),
+            ("zip", "94107"),
+            // Not 1.00: the API already charged this card 1.00 here (a suspected duplicate).
+            ("amount", "2.00"),
+        ];
+        let rb = http
+            .client
+            .post(format!("{}{page}", http.base))
+            .header("cookie", &cookie)
+            .form(&form);
+        let (st, headers, body) = http.send_raw(what, rb).await;
+        assert_eq!(st, expect, "{what}: {body}");
+        if let Some(to) = headers.get("location") {
+            // On to the outcome; the redirect chain carries no card data.
+            let to = to.to_str().unwrap().to_string();
+            assert!(!to.contains("5555"), "{to}");
+            let rb = http
+                .client
+                .get(format!("{}{to}", http.base))
+                .header("cookie", &cookie);
+            let (st, headers, _) = http.send_raw("pay page: outcome", rb).await;
+            assert_eq!(st, 303, "approved → receipt");
+            assert!(headers["location"].to_str().unwrap().contains("/receipt/"));
+        }
+    }
 
     // ---- a refund of an approved charge ------------------------------------------------
     let charge = &charge_of_number[cards::MASTERCARD];
