@@ -189,43 +189,53 @@ pub struct FormView<'a> {
     pub amount: Option<AmountField>,
 }
 
-fn field(
-    id: &str,
-    name: &str,
-    label: &str,
-    hint: Option<&str>,
-    error: Option<&str>,
-    attrs: &str,
-    value: &str,
-    after_input: &str,
-) -> String {
-    let hint_html = hint
-        .map(|h| format!("<span class=\"hint\" id=\"{id}-hint\">{}</span>", esc(h)))
-        .unwrap_or_default();
-    let described = match hint {
-        Some(_) => format!("{id}-hint {id}-error"),
-        None => format!("{id}-error"),
-    };
-    let invalid = if error.is_some() {
-        " aria-invalid=\"true\""
-    } else {
-        ""
-    };
-    let input = format!(
-        "<input id=\"{id}\" name=\"{name}\" {attrs} value=\"{}\" aria-describedby=\"{described}\"{invalid}>",
-        esc(value)
-    );
-    let input = if after_input.is_empty() {
-        input
-    } else {
-        format!("<div class=\"card-line\">{input}{after_input}</div>")
-    };
-    format!(
-        "<div class=\"field\"><label for=\"{id}\">{}</label>{hint_html}\
-         <span class=\"field-error\" id=\"{id}-error\">{}</span>{input}</div>",
-        esc(label),
-        esc(error.unwrap_or(""))
-    )
+/// One labelled input with its hint and error line.
+struct Field<'a> {
+    id: &'a str,
+    name: &'a str,
+    label: &'a str,
+    hint: Option<&'a str>,
+    error: Option<&'a str>,
+    attrs: &'a str,
+    value: &'a str,
+    /// Markup placed beside the input (the card brand).
+    beside: &'a str,
+}
+
+impl Field<'_> {
+    fn html(&self) -> String {
+        let id = self.id;
+        let hint_html = self
+            .hint
+            .map(|h| format!("<span class=\"hint\" id=\"{id}-hint\">{}</span>", esc(h)))
+            .unwrap_or_default();
+        let described = match self.hint {
+            Some(_) => format!("{id}-hint {id}-error"),
+            None => format!("{id}-error"),
+        };
+        let invalid = if self.error.is_some() {
+            " aria-invalid=\"true\""
+        } else {
+            ""
+        };
+        let input = format!(
+            "<input id=\"{id}\" name=\"{}\" {} value=\"{}\" aria-describedby=\"{described}\"{invalid}>",
+            self.name,
+            self.attrs,
+            esc(self.value)
+        );
+        let input = if self.beside.is_empty() {
+            input
+        } else {
+            format!("<div class=\"card-line\">{input}{}</div>", self.beside)
+        };
+        format!(
+            "<div class=\"field\"><label for=\"{id}\">{}</label>{hint_html}\
+             <span class=\"field-error\" id=\"{id}-error\">{}</span>{input}</div>",
+            esc(self.label),
+            esc(self.error.unwrap_or(""))
+        )
+    }
 }
 
 /// The form. Field ids are a contract with `assets/pay.js` and the browser tests.
@@ -236,16 +246,7 @@ pub fn render(v: &FormView) -> String {
         .amount
         .as_ref()
         .map(|a| {
-            field(
-                "pay-amount",
-                "amount",
-                t.pay_amount,
-                Some(&fill(t.pay_amount_hint, &[("max", &a.max_text)])),
-                e.get("pay-amount"),
-                "type=\"text\" inputmode=\"decimal\" autocomplete=\"transaction-amount\" required",
-                &v.refill.amount,
-                "",
-            )
+            Field { id: "pay-amount", name: "amount", label: t.pay_amount, hint: Some(&fill(t.pay_amount_hint, &[("max", &a.max_text)])), error: e.get("pay-amount"), attrs: "type=\"text\" inputmode=\"decimal\" autocomplete=\"transaction-amount\" required", value: &v.refill.amount, beside: "" }.html()
         })
         .unwrap_or_default();
     let optional = format!("{} ({})", t.holder_name, t.optional);
@@ -267,56 +268,11 @@ pub fn render(v: &FormView) -> String {
         csrf = esc(v.csrf),
         lang = esc(v.lang),
         legend = esc(t.card_details),
-        number = field(
-            "card-number",
-            "cardNumber",
-            t.card_number,
-            Some(t.card_number_hint),
-            e.get("card-number"),
-            "type=\"text\" inputmode=\"numeric\" autocomplete=\"cc-number\" maxlength=\"23\" spellcheck=\"false\" required",
-            "",
-            "<span id=\"card-brand\" class=\"card-brand\" aria-live=\"polite\"></span>",
-        ),
-        expiry = field(
-            "card-expiry",
-            "expiry",
-            t.expiry,
-            Some(t.expiry_hint),
-            e.get("card-expiry"),
-            "type=\"text\" inputmode=\"numeric\" autocomplete=\"cc-exp\" maxlength=\"7\" required",
-            &v.refill.expiry,
-            "",
-        ),
-        cvc = field(
-            "card-cvc",
-            "cvc",
-            t.cvc,
-            Some(t.cvc_hint),
-            e.get("card-cvc"),
-            "type=\"text\" inputmode=\"numeric\" autocomplete=\"cc-csc\" maxlength=\"4\" required",
-            "",
-            "",
-        ),
-        zip = field(
-            "card-zip",
-            "zip",
-            t.zip,
-            None,
-            e.get("card-zip"),
-            "type=\"text\" autocomplete=\"postal-code\" maxlength=\"10\" required",
-            &v.refill.zip,
-            "",
-        ),
-        name = field(
-            "card-name",
-            "holderName",
-            &optional,
-            None,
-            e.get("card-name"),
-            "type=\"text\" autocomplete=\"cc-name\" maxlength=\"100\"",
-            &v.refill.holder_name,
-            "",
-        ),
+        number = Field { id: "card-number", name: "cardNumber", label: t.card_number, hint: Some(t.card_number_hint), error: e.get("card-number"), attrs: "type=\"text\" inputmode=\"numeric\" autocomplete=\"cc-number\" maxlength=\"23\" spellcheck=\"false\" required", value: "", beside: "<span id=\"card-brand\" class=\"card-brand\" aria-live=\"polite\"></span>" }.html(),
+        expiry = Field { id: "card-expiry", name: "expiry", label: t.expiry, hint: Some(t.expiry_hint), error: e.get("card-expiry"), attrs: "type=\"text\" inputmode=\"numeric\" autocomplete=\"cc-exp\" maxlength=\"7\" required", value: &v.refill.expiry, beside: "" }.html(),
+        cvc = Field { id: "card-cvc", name: "cvc", label: t.cvc, hint: Some(t.cvc_hint), error: e.get("card-cvc"), attrs: "type=\"text\" inputmode=\"numeric\" autocomplete=\"cc-csc\" maxlength=\"4\" required", value: "", beside: "" }.html(),
+        zip = Field { id: "card-zip", name: "zip", label: t.zip, hint: None, error: e.get("card-zip"), attrs: "type=\"text\" autocomplete=\"postal-code\" maxlength=\"10\" required", value: &v.refill.zip, beside: "" }.html(),
+        name = Field { id: "card-name", name: "holderName", label: &optional, hint: None, error: e.get("card-name"), attrs: "type=\"text\" autocomplete=\"cc-name\" maxlength=\"100\"", value: &v.refill.holder_name, beside: "" }.html(),
         button = esc(&v.button),
         secure = esc(t.secure_note),
     )
