@@ -325,6 +325,8 @@ async fn pages_never_answer_json() {
     let app = TestApp::spawn().await;
     for (m, path) in [
         (Method::GET, "/checkout/cs_nope"),
+        (Method::GET, "/checkout/%00"),
+        (Method::POST, "/checkout/cs_%00%00"),
         (Method::POST, "/checkout/cs_nope"),
         (Method::GET, "/checkout/cs_nope/return"),
         (Method::DELETE, "/pay/00000000-0000-0000-0000-000000000000"),

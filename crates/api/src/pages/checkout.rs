@@ -33,6 +33,13 @@ impl Hosted {
         headers: &HeaderMap,
     ) -> Result<Option<Hosted>, ApiError> {
         let locale = super::request_locale(lang, headers);
+        // Only well-formed ids reach the database (PostgreSQL refuses NUL bytes, for one).
+        let well_formed = id.len() == 35
+            && id.starts_with("cs_")
+            && id[3..].bytes().all(|b| b.is_ascii_hexdigit());
+        if !well_formed {
+            return Ok(None);
+        }
         let Some(s) = repo::session(&app.db, id).await? else {
             return Ok(None);
         };
