@@ -107,8 +107,12 @@ async fn run(app: &AppState, req: Request, next: Next) -> Result<Response, ApiEr
         }
     };
     if parts.status.is_server_error() {
-        // Nothing to replay: let a retry run the request again.
-        repo::release(&app.db, &principal, &key).await?;
+        // Nothing to replay: let a retry run the request again. If the database is what
+        // failed, the release may fail too; the client still gets the original answer (with
+        // its Retry-After) and the claim becomes stale after STALE_MS.
+        if let Err(e) = repo::release(&app.db, &principal, &key).await {
+            tracing::warn!(error = %e, "could not release an idempotency key after a server error");
+        }
     } else {
         let ct = parts
             .headers

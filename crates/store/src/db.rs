@@ -25,6 +25,16 @@ pub struct Db {
     backend: Backend,
 }
 
+/// How long a caller waits for a pooled connection — opening a new one included — before the
+/// database counts as unavailable (`StoreError::is_unavailable`: 503 with Retry-After).
+/// On PostgreSQL this is what bounds a request while the server refuses connections (sqlx
+/// retries a refused connect until this deadline) or accepts them and never answers (a
+/// partition, a wedged server). Far above any healthy wait for one of 32 connections.
+const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// SQLite queues every writer on one connection (and waits `busy_timeout` for other
+/// processes), so its callers may legitimately wait longer.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_foundation.sql")),
     (2, include_str!("../migrations/0002_card_payments.sql")),
@@ -38,9 +48,9 @@ impl Db {
         let (url, backend) = normalise_url(url);
         let opts =
             AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Config(e.to_string()))?;
-        let acquire = Duration::from_secs(5);
         let db = match backend {
             Backend::Sqlite => {
+                let acquire = SQLITE_ACQUIRE_TIMEOUT;
                 let pragmas = sqlite_pragmas;
                 let write = AnyPoolOptions::new()
                     .max_connections(1)
@@ -63,7 +73,8 @@ impl Db {
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(32)
-                    .acquire_timeout(acquire)
+                    .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+                    .after_connect(postgres_session)
                     .connect_with(opts)
                     .await?;
                 Db {
@@ -172,6 +183,24 @@ fn sqlite_pragmas(
 ) -> BoxFut<'_> {
     Box::pin(async move {
         conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000")
+            .await?;
+        Ok(())
+    })
+}
+
+/// Set once on every new PostgreSQL connection (one round trip per connection, none per
+/// query). If a client vanishes without closing its connection (a partition, a killed VM)
+/// while inside a transaction, its server session would keep the transaction's row locks —
+/// an invoice row, say — until TCP keepalive notices, hours by default, and every payment on
+/// that invoice would wait behind it after the network heals. No transaction of ours waits on
+/// its client (nothing is held across a processor call), so 30 s idle in a transaction means
+/// the client is gone: the server ends the session and releases the locks.
+fn postgres_session(
+    conn: &mut sqlx::AnyConnection,
+    _: sqlx::pool::PoolConnectionMetadata,
+) -> BoxFut<'_> {
+    Box::pin(async move {
+        conn.execute("SET idle_in_transaction_session_timeout = '30s'")
             .await?;
         Ok(())
     })
