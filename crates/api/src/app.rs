@@ -26,6 +26,9 @@ pub struct Config {
     pub processor_timeout: Duration,
     /// How often the in-flight resolver looks for attempts whose lease ran out.
     pub resolver_interval: Duration,
+    /// How long past the processor timeout an in-flight attempt's lease lasts before the
+    /// resolver may claim it (room for recording the answer after it arrived).
+    pub lease_grace: Duration,
     /// How long a customer has to finish 3-D Secure before the attempt is abandoned.
     pub challenge_timeout: Duration,
     /// Charges older than this are settled (batch close) and can no longer be voided.
@@ -53,6 +56,7 @@ impl Default for Config {
             sandbox_slow_delay: Duration::from_secs(3),
             processor_timeout: Duration::from_secs(15),
             resolver_interval: Duration::from_secs(2),
+            lease_grace: Duration::from_secs(5),
             challenge_timeout: Duration::from_secs(15 * 60),
             settle_after: Duration::from_secs(24 * 3600),
             card_hash_key: None,
@@ -155,6 +159,13 @@ async fn key(db: &Db, name: &str) -> Result<Vec<u8>, store::StoreError> {
         .ok_or_else(|| store::StoreError::Corrupt(format!("{name} is not hex")))
 }
 
+impl Config {
+    /// Until when an operation that calls the processor now holds its in-flight lease.
+    pub fn lease_until(&self, now_ms: i64) -> i64 {
+        now_ms + (self.processor_timeout + self.lease_grace).as_millis() as i64
+    }
+}
+
 impl App {
     /// Builds the app over a migrated database.
     pub async fn new(db: Db, database_url: &str, config: Config) -> Result<App, store::StoreError> {
@@ -180,6 +191,7 @@ impl App {
                     slow_delay: config.sandbox_slow_delay,
                     public_url: config.public_url.clone(),
                     reply_delay: Duration::ZERO,
+                    fault_injection: false,
                 };
                 let sb = Arc::new(Sandbox::open(&ledger, cfg).await?);
                 (sb.clone(), Some(sb))

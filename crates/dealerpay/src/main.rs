@@ -46,6 +46,13 @@ struct ProcessorArgs {
     /// attempt stays in flight and the resolver asks the processor).
     #[arg(long, env = "DEALERPAY_PROCESSOR_TIMEOUT_SECS", default_value_t = 15)]
     processor_timeout_secs: u64,
+    /// How long past the processor timeout an in-flight attempt's lease lasts before the
+    /// resolver may settle it, in milliseconds.
+    #[arg(long, env = "DEALERPAY_LEASE_GRACE_MS", default_value_t = 5000)]
+    lease_grace_ms: u64,
+    /// How often the in-flight resolver (and the session expiry job) runs, in milliseconds.
+    #[arg(long, env = "DEALERPAY_RESOLVER_INTERVAL_MS", default_value_t = 2000)]
+    resolver_interval_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -92,6 +99,10 @@ enum Command {
         /// Fault injection: wait this long after recording a charge before answering.
         #[arg(long, default_value_t = 0)]
         reply_delay_ms: u64,
+        /// Fault injection at run time: serve `GET/POST /sandbox/faults` (loopback clients
+        /// only) to switch faults on and off and read call counts.
+        #[arg(long)]
+        fault_injection: bool,
     },
     /// Compare our records with the processor's ledger; exits 1 on any difference.
     Reconcile {
@@ -161,6 +172,8 @@ fn config(public_url: String, p: Option<&ProcessorArgs>) -> api::app::Config {
         c.sandbox_latency = std::time::Duration::from_millis(p.sandbox_latency_ms);
         c.sandbox_slow_delay = std::time::Duration::from_millis(p.sandbox_slow_ms);
         c.processor_timeout = std::time::Duration::from_secs(p.processor_timeout_secs.max(1));
+        c.lease_grace = std::time::Duration::from_millis(p.lease_grace_ms);
+        c.resolver_interval = std::time::Duration::from_millis(p.resolver_interval_ms.max(10));
     }
     c
 }
@@ -251,6 +264,7 @@ async fn main() -> anyhow::Result<()> {
             slow_ms,
             public_url,
             reply_delay_ms,
+            fault_injection,
         } => {
             init_logging("info");
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -262,6 +276,7 @@ async fn main() -> anyhow::Result<()> {
                 slow_delay: std::time::Duration::from_millis(slow_ms),
                 public_url: public_url.unwrap_or_else(|| format!("http://{addr}")),
                 reply_delay: std::time::Duration::from_millis(reply_delay_ms),
+                fault_injection,
             };
             let sandbox = std::sync::Arc::new(
                 processor::sandbox::Sandbox::open(&ledger, cfg)
@@ -269,9 +284,14 @@ async fn main() -> anyhow::Result<()> {
                     .context("opening the ledger")?,
             );
             tracing::info!(%addr, ledger = %ledger, "sandbox processor listening");
-            axum::serve(listener, processor::http::api_router(sandbox))
-                .with_graceful_shutdown(shutdown_signal())
-                .await?;
+            // With the peer address, so that the fault switch answers loopback clients only.
+            axum::serve(
+                listener,
+                processor::http::api_router(sandbox)
+                    .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
         }
         Command::Reconcile { db, processor } => {
             init_logging("warn");

@@ -2,6 +2,7 @@
 //! server uses with `--processor-url`, and the 3-D Secure challenge pages (also mounted on
 //! the main server when the sandbox runs in-process).
 
+use crate::faults::{Fault, FaultMode};
 use crate::sandbox::Sandbox;
 use crate::*;
 use axum::body::Bytes;
@@ -54,9 +55,121 @@ pub fn api_router(sandbox: Shared) -> Router {
             "/sandbox/v1/ledger",
             get(|State(s): State<Shared>| async move { reply(s.ledger().await) }),
         )
+        .route("/sandbox/faults", get(faults_get).post(faults_set))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(sandbox.clone())
         .merge(challenge_router(sandbox))
+}
+
+/// Runs `handle` for operation `op` on `key`, misbehaving as the current fault says (see
+/// [`crate::faults`]). `handle` is a future not yet polled: a fault that answers before the
+/// processor acts drops it and nothing is recorded.
+async fn faulty(
+    s: &Sandbox,
+    op: &str,
+    key: &str,
+    handle: impl std::future::Future<Output = Response>,
+) -> Response {
+    let Some(f) = s.faults().and_then(|f| f.hit(op, key)) else {
+        return handle.await;
+    };
+    tracing::info!(op, key, mode = ?f.mode, "sandbox fault injected");
+    let failed = || {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(serde_json::json!({ "error": "injected fault" })),
+        )
+            .into_response()
+    };
+    match f.mode {
+        FaultMode::None => handle.await,
+        FaultMode::Hang => {
+            tokio::time::sleep(f.delay()).await;
+            error_response(ProcessorError::Timeout)
+        }
+        FaultMode::Late => {
+            tokio::time::sleep(f.delay()).await;
+            handle.await
+        }
+        FaultMode::Slow => {
+            let r = handle.await;
+            tokio::time::sleep(f.delay()).await;
+            r
+        }
+        FaultMode::ErrorBefore => failed(),
+        FaultMode::ErrorAfter => {
+            drop(handle.await);
+            failed()
+        }
+        FaultMode::DropAfter => {
+            drop(handle.await);
+            // Unwinding out of the handler ends the connection's task: the socket closes
+            // with no HTTP answer at all. (`resume_unwind` skips the panic hook: no noise.)
+            std::panic::resume_unwind(Box::new("sandbox fault: connection dropped"))
+        }
+    }
+}
+
+/// Whether the request came from this machine (the fault switch is for local tests only).
+fn from_loopback(req: &axum::extract::Request) -> bool {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|c| c.0.ip().is_loopback())
+}
+
+fn faults_refused(s: &Sandbox, req: &axum::extract::Request) -> Option<Response> {
+    if s.faults().is_none() {
+        return Some(error_response(ProcessorError::NotFound));
+    }
+    if !from_loopback(req) {
+        return Some(
+            (
+                StatusCode::FORBIDDEN,
+                Json(serde_json::json!({ "error": "the fault switch answers loopback clients only" })),
+            )
+                .into_response(),
+        );
+    }
+    None
+}
+
+async fn faults_get(State(s): State<Shared>, req: axum::extract::Request) -> Response {
+    if let Some(r) = faults_refused(&s, &req) {
+        return r;
+    }
+    let f = s.faults().expect("checked");
+    Json(serde_json::json!({ "fault": f.current(), "calls": f.calls() })).into_response()
+}
+
+async fn faults_set(State(s): State<Shared>, req: axum::extract::Request) -> Response {
+    if let Some(r) = faults_refused(&s, &req) {
+        return r;
+    }
+    let body = match axum::body::to_bytes(req.into_body(), 64 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::BAD_REQUEST, "body too large").into_response(),
+    };
+    let fault: Fault = match serde_json::from_slice(&body) {
+        Ok(f) => f,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({ "error": e.to_string() })),
+            )
+                .into_response()
+        }
+    };
+    if let Err(e) = fault.validate() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": e })),
+        )
+            .into_response();
+    }
+    let f = s.faults().expect("checked");
+    f.set(fault);
+    tracing::info!(fault = ?f.current(), "sandbox fault switched");
+    Json(serde_json::json!({ "fault": f.current() })).into_response()
 }
 
 /// Parses a request body without ever echoing it: bodies carry card numbers.
@@ -78,25 +191,31 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>
 
 async fn charge(State(s): State<Shared>, body: Bytes) -> Response {
     match parse::<ChargeRequest>(&body) {
-        Ok(r) => reply(s.charge(r).await),
+        Ok(r) => {
+            let key = r.key.clone();
+            faulty(&s, "charge", &key, async { reply(s.charge(r).await) }).await
+        }
         Err(resp) => *resp,
     }
 }
 
 async fn lookup(State(s): State<Shared>, Path(k): Path<String>) -> Response {
-    match s.lookup(&k).await {
-        Ok(Some(o)) => Json(o).into_response(),
-        Ok(None) => error_response(ProcessorError::NotFound),
-        Err(e) => error_response(e),
-    }
+    faulty(&s, "lookup", &k, async {
+        match s.lookup(&k).await {
+            Ok(Some(o)) => Json(o).into_response(),
+            Ok(None) => error_response(ProcessorError::NotFound),
+            Err(e) => error_response(e),
+        }
+    })
+    .await
 }
 
 async fn resolve(State(s): State<Shared>, Path(k): Path<String>) -> Response {
-    reply(s.resolve(&k).await)
+    faulty(&s, "resolve", &k, async { reply(s.resolve(&k).await) }).await
 }
 
 async fn complete(State(s): State<Shared>, Path(k): Path<String>) -> Response {
-    reply(s.complete(&k).await)
+    faulty(&s, "complete", &k, async { reply(s.complete(&k).await) }).await
 }
 
 #[derive(serde::Deserialize, serde::Serialize)]
@@ -107,25 +226,38 @@ struct CaptureBody {
 
 async fn capture(State(s): State<Shared>, Path(k): Path<String>, body: Bytes) -> Response {
     match parse::<CaptureBody>(&body) {
-        Ok(b) => reply(s.capture(&k, b.amount_cents).await),
+        Ok(b) => {
+            faulty(&s, "capture", &k, async {
+                reply(s.capture(&k, b.amount_cents).await)
+            })
+            .await
+        }
         Err(resp) => *resp,
     }
 }
 
 async fn release(State(s): State<Shared>, Path(k): Path<String>) -> Response {
-    reply(s.release(&k).await)
+    faulty(&s, "release", &k, async { reply(s.release(&k).await) }).await
 }
 
 async fn refund(State(s): State<Shared>, body: Bytes) -> Response {
     match parse::<RefundRequest>(&body) {
-        Ok(r) => reply(s.refund(r).await),
+        Ok(r) => {
+            let key = r.key.clone();
+            faulty(&s, "refund", &key, async { reply(s.refund(r).await) }).await
+        }
         Err(resp) => *resp,
     }
 }
 
 async fn void(State(s): State<Shared>, body: Bytes) -> Response {
     match parse::<VoidBody>(&body) {
-        Ok(b) => reply(s.void(&b.key, &b.charge_key).await),
+        Ok(b) => {
+            faulty(&s, "void", &b.key, async {
+                reply(s.void(&b.key, &b.charge_key).await)
+            })
+            .await
+        }
         Err(resp) => *resp,
     }
 }

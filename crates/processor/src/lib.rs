@@ -6,6 +6,7 @@
 //! never charge twice. A call that returns an error has an *unknown* outcome; the caller keeps
 //! the payment in flight and asks again later with [`Processor::lookup`].
 
+pub mod faults;
 pub mod http;
 pub mod sandbox;
 

@@ -41,6 +41,8 @@ pub struct SandboxConfig {
     /// Delay after a charge is recorded in the ledger and before the answer is sent (fault
     /// injection: the window in which a caller can die after the processor approved).
     pub reply_delay: Duration,
+    /// Serve the run-time fault switch (`/sandbox/faults`, see [`crate::faults`]).
+    pub fault_injection: bool,
 }
 
 impl Default for SandboxConfig {
@@ -50,6 +52,7 @@ impl Default for SandboxConfig {
             slow_delay: Duration::from_secs(3),
             public_url: String::new(),
             reply_delay: Duration::ZERO,
+            fault_injection: false,
         }
     }
 }
@@ -57,6 +60,7 @@ impl Default for SandboxConfig {
 pub struct Sandbox {
     db: Db,
     cfg: SandboxConfig,
+    faults: crate::faults::Faults,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -185,11 +189,20 @@ impl Sandbox {
     pub async fn open(ledger_url: &str, cfg: SandboxConfig) -> Result<Sandbox, store::StoreError> {
         let db = Db::connect(ledger_url).await?;
         sqlx::raw_sql(SCHEMA).execute(db.write()).await?;
-        Ok(Sandbox { db, cfg })
+        Ok(Sandbox {
+            db,
+            cfg,
+            faults: Default::default(),
+        })
     }
 
     pub fn config(&self) -> &SandboxConfig {
         &self.cfg
+    }
+
+    /// The fault switch, when the sandbox runs with fault injection.
+    pub fn faults(&self) -> Option<&crate::faults::Faults> {
+        self.cfg.fault_injection.then_some(&self.faults)
     }
 
     async fn row(&self, key: &str) -> Result<Option<Row>, ProcessorError> {

@@ -678,7 +678,7 @@ pub async fn authorized_attempt(
 }
 
 fn lease(app: &AppState, now: i64) -> i64 {
-    now + app.config.processor_timeout.as_millis() as i64 + 5_000
+    app.config.lease_until(now)
 }
 
 fn not_confirmable(a: &AttemptRow) -> ApiError {

@@ -15,7 +15,7 @@ use store::repo::transactions;
 /// One pass: claims up to `limit` expired leases and settles them. Returns how many it settled.
 pub async fn run_once(app: &AppState, limit: i64) -> ApiResult<usize> {
     let now = Timestamp::now().millis();
-    let new_lease = now + app.config.processor_timeout.as_millis() as i64 + 5_000;
+    let new_lease = app.config.lease_until(now);
     let claimed = attempts::claim_expired(&app.db, now, new_lease, limit).await?;
     let mut settled = 0;
     for a in &claimed {
@@ -100,8 +100,14 @@ async fn settle(app: &AppState, a: &AttemptRow) -> ApiResult<bool> {
         ("CHARGE", "RequiresCapture") => {
             let now = Timestamp::now().millis();
             let mut tx = app.db.begin().await?;
-            let moved =
-                attempts::resume_from(&mut tx, a.id, "RequiresCapture", now + 60_000, now).await?;
+            let moved = attempts::resume_from(
+                &mut tx,
+                a.id,
+                "RequiresCapture",
+                app.config.lease_until(now),
+                now,
+            )
+            .await?;
             tx.commit().await?;
             if !moved {
                 return Ok(false);

@@ -100,18 +100,7 @@ pub async fn refund(
             ),
         ));
     }
-    // Refunds give back the invoice's part first, the fees last.
-    let base = amount.min(charge.amount_cents - charge.reversed_base_cents);
-    start(
-        app,
-        Kind::Refund,
-        &charge,
-        &charge_attempt,
-        amount,
-        base,
-        reason,
-    )
-    .await
+    start(app, Kind::Refund, &charge, &charge_attempt, amount, reason).await
 }
 
 pub async fn void(
@@ -138,7 +127,6 @@ pub async fn void(
         &charge,
         &charge_attempt,
         charge.total_cents,
-        charge.amount_cents,
         None,
     )
     .await
@@ -150,7 +138,6 @@ async fn start(
     charge: &TransactionRow,
     charge_attempt: &AttemptRow,
     total: i64,
-    base: i64,
     reason: Option<String>,
 ) -> ApiResult<(StatusCode, AttemptResponse)> {
     let (name, void) = match kind {
@@ -158,11 +145,34 @@ async fn start(
         Kind::Void => ("VOID", true),
     };
     let now = Timestamp::now().millis();
-    let lease = now + app.config.processor_timeout.as_millis() as i64 + 5_000;
+    let lease = app.config.lease_until(now);
     let mut tx = app.db.begin().await?;
     // Lock order for every money-moving transaction: the invoice row first (PostgreSQL
     // would otherwise deadlock an outcome against a concurrent take-off on the same order).
     invoices::by_id_locked(&app.db, &mut tx, charge.invoice_id).await?;
+    // The split between the invoice's part and the fees depends on what earlier reversals
+    // took: computed from the charge as it is now, under the invoice lock, not from the read
+    // before it (a concurrent refund would otherwise make a refundable amount look too big
+    // for the invoice's part and be refused).
+    let fresh = transactions::by_id_tx(&mut tx, charge.id)
+        .await?
+        .ok_or_else(no_transaction)?;
+    let base = if void {
+        fresh.amount_cents
+    } else {
+        let remaining = fresh.total_cents - fresh.reversed_cents;
+        if total > remaining {
+            return Err(ApiError::conflict(
+                v1::INVALID_DATA_FOR_THE_FIELD,
+                format!(
+                    "amount: exceeds what remains refundable ({})",
+                    Money::from_cents(remaining).unwrap_or_default()
+                ),
+            ));
+        }
+        // Refunds give back the invoice's part first, the fees last.
+        total.min(fresh.amount_cents - fresh.reversed_base_cents)
+    };
     if !transactions::reserve_reversal(&mut tx, charge.id, total, base, void, now).await? {
         return Err(ApiError::conflict(
             v1::EERROR_UPDATING_PAYMENT_ATTEMPT,

@@ -25,6 +25,10 @@ pub fn cmd() -> Command {
         "DEALERPAY_SANDBOX_LATENCY_MS",
         "DEALERPAY_SANDBOX_SLOW_MS",
         "DEALERPAY_PROCESSOR_TIMEOUT_SECS",
+        "DEALERPAY_LEASE_GRACE_MS",
+        "DEALERPAY_RESOLVER_INTERVAL_MS",
+        "DEALERPAY_CARD_HASH_KEY",
+        "DEALERPAY_KEY_FILE",
     ] {
         c.env_remove(v);
     }
@@ -82,7 +86,9 @@ pub fn free_port() -> u16 {
 
 /// How to start a [`ServerProcess`]; made by [`ServerProcess::serve`] or
 /// [`ServerProcess::command`], then adjusted and [`started`](ServerOptions::start).
+#[derive(Clone)]
 pub struct ServerOptions {
+    port: Option<u16>,
     subcommand: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
@@ -94,6 +100,7 @@ pub struct ServerOptions {
 impl ServerOptions {
     fn new(subcommand: &str, ready_path: &'static str) -> ServerOptions {
         ServerOptions {
+            port: None,
             subcommand: subcommand.to_string(),
             args: vec![],
             env: vec![],
@@ -123,6 +130,13 @@ impl ServerOptions {
         self
     }
 
+    /// Listen on this port instead of a free one (to restart a killed process at the same
+    /// address).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
     /// When the test fails, show only the last `lines` of the log (default: all of it).
     pub fn log_tail(mut self, lines: usize) -> Self {
         self.log_tail = Some(lines);
@@ -140,7 +154,7 @@ impl ServerOptions {
             uuid::Uuid::new_v4().simple()
         ));
         let file = std::fs::File::create(&log).unwrap();
-        let listen = format!("127.0.0.1:{}", free_port());
+        let listen = format!("127.0.0.1:{}", self.port.unwrap_or_else(free_port));
         let child = cmd()
             .args([self.subcommand.as_str(), "--listen", &listen])
             .args(&self.args)
@@ -306,4 +320,370 @@ impl Drop for ServerProcess {
         }
         let _ = std::fs::remove_file(&self.log);
     }
+}
+
+// ----- shared by the load, crash, two-server and processor-fault tests -----
+
+/// A card number the sandbox approves.
+pub const VISA: &str = "4242424242424242";
+
+/// A fixed card-hash key for servers that must agree (two servers on one database).
+pub const SHARED_CARD_HASH_KEY: &str = "load-test-card-hash-key-0123456789abcdef";
+
+/// A directory removed on drop (the sandbox's ledger lives in one; ours may be PostgreSQL).
+pub struct ScratchDir(pub PathBuf);
+
+impl ScratchDir {
+    pub fn new(prefix: &str) -> ScratchDir {
+        let dir = std::env::temp_dir().join(format!(
+            "dealerpay-{prefix}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        ScratchDir(dir)
+    }
+
+    pub fn file(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A small deterministic RNG (SplitMix64) so that kill times repeat from a seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo).max(1)
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.range(0, 100) < percent
+    }
+}
+
+/// `dealerpay reconcile` against the sandbox at `processor`: (exit code, stdout + stderr).
+pub async fn reconcile(db: &str, processor: &str) -> (i32, String) {
+    let out = run(&["reconcile", "--database", db, "--processor-url", processor]).await;
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Asserts `dealerpay reconcile` exits 0 with no differences.
+pub async fn assert_reconciled(db: &str, processor: &str) -> String {
+    let (code, out) = reconcile(db, processor).await;
+    assert_eq!(code, 0, "reconcile found differences:\n{out}");
+    assert!(out.contains("reconciled: no differences"), "{out}");
+    out
+}
+
+/// The standalone sandbox's whole ledger.
+pub async fn sandbox_ledger(sandbox: &str) -> Vec<Value> {
+    let r = Client::new()
+        .get(format!("{sandbox}/sandbox/v1/ledger"))
+        .send()
+        .await
+        .expect("ledger answers");
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.expect("ledger is JSON")
+}
+
+/// Switches a sandbox fault (needs `--fault-injection`), e.g.
+/// `{"mode": "error_after", "ops": ["charge"], "count": 1}`.
+pub async fn set_fault(sandbox: &str, fault: Value) {
+    let r = Client::new()
+        .post(format!("{sandbox}/sandbox/faults"))
+        .json(&fault)
+        .send()
+        .await
+        .expect("fault switch answers");
+    let st = r.status();
+    let body = r.text().await.unwrap_or_default();
+    assert_eq!(st, StatusCode::OK, "fault switch: {body}");
+}
+
+/// How often the sandbox was called for `op` with `key` (needs `--fault-injection`).
+pub async fn sandbox_calls(sandbox: &str, op: &str, key: &str) -> u64 {
+    let r = Client::new()
+        .get(format!("{sandbox}/sandbox/faults"))
+        .send()
+        .await
+        .expect("fault switch answers");
+    let v: Value = r.json().await.unwrap();
+    v["calls"][op][key].as_u64().unwrap_or(0)
+}
+
+/// A v1 client with the demo partner's credentials. Never panics on transport errors: a
+/// server killed under it is part of the tests.
+#[derive(Clone)]
+pub struct PartnerApi {
+    pub client: Client,
+    pub base: String,
+    pub user: String,
+    pub pass: String,
+}
+
+pub type Answer = Result<(u16, Value), String>;
+
+impl PartnerApi {
+    pub fn new(base: &str, demo: &Value, timeout: Duration) -> PartnerApi {
+        PartnerApi {
+            client: Client::builder().timeout(timeout).build().unwrap(),
+            base: base.to_string(),
+            user: s(demo, "username").into(),
+            pass: s(demo, "password").into(),
+        }
+    }
+
+    pub async fn send(&self, rb: reqwest::RequestBuilder) -> Answer {
+        let r = rb
+            .basic_auth(&self.user, Some(&self.pass))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let st = r.status().as_u16();
+        let text = r.text().await.map_err(|e| e.to_string())?;
+        Ok((st, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(self.client.post(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    /// prePayment of `amount` on a demo order/invoice (`order` is a `demo --json` object).
+    pub async fn prepay(&self, order: &Value, amount: f64) -> Answer {
+        self.post(
+            "/payment/kpayment/v1/prepayment",
+            serde_json::json!({
+                "dealerUuid": s(order, "dealerUuid"), "customerUuid": s(order, "customerUuid"),
+                "dealerOrderUuid": s(order, "dealerOrderUuid"), "invoiceGUID": s(order, "invoiceGuid"),
+                "amount": amount, "ignorePaymentAttemptValidation": true
+            }),
+        )
+        .await
+    }
+
+    /// Confirms with a sandbox card (CVV and ZIP as the demo dealer enforces them).
+    pub async fn confirm(&self, attempt: &str, number: &str, capture: bool) -> Answer {
+        self.post(
+            &format!("/payment/kpayment/v1/paymentattempts/{attempt}/confirm"),
+            serde_json::json!({"card": {"number": number, "expMonth": 12, "expYear": 2034,
+                "cvv": "123", "zip": "94107"}, "capture": capture}),
+        )
+        .await
+    }
+
+    pub async fn refund(&self, transaction: &str, amount: f64) -> Answer {
+        self.post(
+            &format!("/payment/kpayment/v1/transactions/{transaction}/refund"),
+            serde_json::json!({ "amount": amount }),
+        )
+        .await
+    }
+
+    pub async fn attempt(&self, attempt: &str) -> Answer {
+        self.send(self.client.get(format!(
+            "{}/payment/kpayment/v1/paymentattempts/{attempt}",
+            self.base
+        )))
+        .await
+    }
+
+    /// Polls the attempt until its status is final (not InProgress/Created); panics after
+    /// `within`.
+    pub async fn wait_settled(&self, attempt: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok((200, b)) = self.attempt(attempt).await {
+                let st = b["paymentAttempt"]["status"].as_str().unwrap_or("");
+                if !["InProgress", "Created"].contains(&st) {
+                    return b["paymentAttempt"].clone();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "attempt {attempt} not settled within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Waits until no attempt is in flight (authorization holds aside); panics after `within`.
+pub async fn wait_nothing_in_flight(db: &str, within: Duration) -> Duration {
+    let started = Instant::now();
+    let store = store::Db::connect(db).await.unwrap();
+    loop {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM payment_attempts WHERE in_flight = 1 AND status <> 'RequiresCapture'",
+        )
+        .fetch_one(store.read())
+        .await
+        .unwrap();
+        if n == 0 {
+            store.close().await;
+            return started.elapsed();
+        }
+        let left: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT uuid, transaction_type, status FROM payment_attempts WHERE in_flight = 1 AND status <> 'RequiresCapture'",
+        )
+        .fetch_all(store.read())
+        .await
+        .unwrap();
+        assert!(
+            started.elapsed() < within,
+            "{n} attempts still in flight after {within:?}: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The bookkeeping invariants over the whole database, as a list of violations (empty: all
+/// hold):
+/// - no attempt in flight (authorization holds aside);
+/// - every attempt has at most one transaction; a Succeeded attempt exactly one APPROVED,
+///   any other none;
+/// - no attempt has two APPROVED CHARGE transactions;
+/// - each invoice's paid amount is its approved charges less its voids, its refunded amount
+///   its approved refunds; each order's paid amount is charges less refunds and voids;
+/// - each charge's reserved reversal amounts equal its approved refunds and voids.
+pub async fn books_violations(db: &str) -> Vec<String> {
+    let store = store::Db::connect(db).await.unwrap();
+    let mut v = Vec::new();
+    let q = |sql: &'static str| sqlx::query_as::<_, (String, i64, i64)>(sql);
+    let in_flight: Vec<(String, String)> = sqlx::query_as(
+        "SELECT uuid, status FROM payment_attempts WHERE in_flight = 1 AND status <> 'RequiresCapture'",
+    )
+    .fetch_all(store.read())
+    .await
+    .unwrap();
+    for (u, st) in in_flight {
+        v.push(format!("attempt {u} still in flight ({st})"));
+    }
+    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT a.uuid, a.status, \
+           (SELECT COUNT(*) FROM transactions t WHERE t.attempt_id = a.id), \
+           (SELECT COUNT(*) FROM transactions t WHERE t.attempt_id = a.id AND t.status = 'APPROVED') \
+         FROM payment_attempts a",
+    )
+    .fetch_all(store.read())
+    .await
+    .unwrap();
+    for (u, st, all, approved) in rows {
+        if all > 1 {
+            v.push(format!("attempt {u} ({st}) has {all} transactions"));
+        }
+        match (st.as_str(), approved) {
+            ("Succeeded", 1) => {}
+            ("Succeeded", n) => v.push(format!("attempt {u} Succeeded with {n} approvals")),
+            (_, 0) => {}
+            (s, n) => v.push(format!("attempt {u} is {s} but has {n} approvals")),
+        }
+    }
+    for (inv, got, want) in q(
+        "SELECT i.guid, i.paid_cents, \
+           CAST(COALESCE((SELECT SUM(CASE t.transaction_type WHEN 'CHARGE' THEN t.amount_cents WHEN 'VOID' THEN -t.amount_cents ELSE 0 END) \
+             FROM transactions t WHERE t.invoice_id = i.id AND t.status = 'APPROVED'), 0) AS BIGINT) FROM invoices i",
+    )
+    .fetch_all(store.read())
+    .await
+    .unwrap()
+    {
+        if got != want {
+            v.push(format!("invoice {inv}: paid {got}, transactions say {want}"));
+        }
+    }
+    for (inv, got, want) in q(
+        "SELECT i.guid, i.refunded_cents, \
+           CAST(COALESCE((SELECT SUM(t.amount_cents) FROM transactions t \
+             WHERE t.invoice_id = i.id AND t.status = 'APPROVED' AND t.transaction_type = 'REFUND'), 0) AS BIGINT) FROM invoices i",
+    )
+    .fetch_all(store.read())
+    .await
+    .unwrap()
+    {
+        if got != want {
+            v.push(format!("invoice {inv}: refunded {got}, transactions say {want}"));
+        }
+    }
+    for (o, got, want) in q(
+        "SELECT o.uuid, o.paid_cents, \
+           CAST(COALESCE((SELECT SUM(CASE t.transaction_type WHEN 'CHARGE' THEN t.amount_cents ELSE -t.amount_cents END) \
+             FROM transactions t WHERE t.dealer_order_id = o.id AND t.status = 'APPROVED'), 0) AS BIGINT) FROM dealer_orders o",
+    )
+    .fetch_all(store.read())
+    .await
+    .unwrap()
+    {
+        if got != want {
+            v.push(format!("order {o}: paid {got}, transactions say {want}"));
+        }
+    }
+    for (t, got, want) in q(
+        "SELECT c.uuid, c.reversed_cents, \
+           CAST(COALESCE((SELECT SUM(r.total_cents) FROM transactions r WHERE r.parent_id = c.id AND r.status = 'APPROVED'), 0) AS BIGINT) \
+         FROM transactions c WHERE c.transaction_type = 'CHARGE' AND c.status = 'APPROVED'",
+    )
+    .fetch_all(store.read())
+    .await
+    .unwrap()
+    {
+        if got != want {
+            v.push(format!("charge {t}: {got} reserved for reversals, {want} reversed"));
+        }
+    }
+    for (t, total, reversed) in q(
+        "SELECT uuid, total_cents, reversed_cents FROM transactions WHERE transaction_type = 'CHARGE' AND reversed_cents > total_cents",
+    )
+    .fetch_all(store.read())
+    .await
+    .unwrap()
+    {
+        v.push(format!("charge {t}: reversed {reversed} of {total}"));
+    }
+    store.close().await;
+    v
+}
+
+/// Panics with every violated invariant (see [`books_violations`]); also checks the
+/// sandbox ledger holds at most one charge per key.
+pub async fn assert_books(db: &str, sandbox: &str) {
+    let v = books_violations(db).await;
+    assert!(v.is_empty(), "bookkeeping violated:\n{}", v.join("\n"));
+    let ledger = sandbox_ledger(sandbox).await;
+    let mut per_key = std::collections::HashMap::<String, usize>::new();
+    for e in &ledger {
+        if e["kind"] == "charge" {
+            *per_key
+                .entry(e["key"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = per_key.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "charged twice at the processor: {twice:?}"
+    );
 }

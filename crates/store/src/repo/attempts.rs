@@ -395,10 +395,13 @@ pub async fn duplicates(
     .await?)
 }
 
-/// Failed charge attempts on an invoice since `since` (card-testing protection).
+/// Failed charge attempts on an invoice since `since` (card-testing protection). Attempts
+/// we abandoned ourselves (a crash or an outage before the processor saw them: no card was
+/// tried) do not count, nor do refunds and voids: an outage must not lock a customer out.
 pub async fn recent_failures(db: &Db, invoice_id: i64, since: i64) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM payment_attempts WHERE invoice_id = $1 AND status = 'Failed' AND created_at >= $2",
+        "SELECT COUNT(*) FROM payment_attempts WHERE invoice_id = $1 AND status = 'Failed' AND created_at >= $2 \
+         AND transaction_type = 'CHARGE' AND COALESCE(response_description, '') <> 'abandoned'",
     )
     .bind(invoice_id)
     .bind(since)
