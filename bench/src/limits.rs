@@ -26,8 +26,11 @@ pub fn nofile() -> Option<(Limit, Limit)> {
     parse_nofile(&std::fs::read_to_string("/proc/self/limits").ok()?)
 }
 
-/// The file descriptors a run with `workers` concurrent workers wants: a connection per
-/// worker on each side of loopback plus headroom for the runtime, logs and the database.
+/// The file descriptors a run with `workers` concurrent workers wants per process. The
+/// server, which inherits the bench's limit, holds the most: a connection per worker, and
+/// with the standalone sandbox processor up to as many again to the processor (which
+/// itself, like the bench, needs one per worker), plus headroom for the runtime, logs and
+/// the database.
 pub fn wanted(workers: usize) -> u64 {
     workers as u64 * 2 + 100
 }

@@ -82,6 +82,12 @@ impl Scenario {
         )
     }
 
+    /// Calls the payment processor, so it is worth running with a sandbox latency (the
+    /// GET scenarios and `healthz` never reach the processor).
+    pub fn calls_processor(self) -> bool {
+        self.is_payment()
+    }
+
     /// One operation is a whole payment (two requests): payments/s is reported.
     pub fn counts_payments(self) -> bool {
         matches!(self, Scenario::Payment | Scenario::Checkout)
@@ -590,6 +596,14 @@ pub async fn run(
 pub struct ScenarioStats {
     pub scenario: String,
     pub database: String,
+    /// Latency the sandbox processor added to every call in this server run, in ms.
+    pub sandbox_latency_ms: u64,
+    /// `in-process` (the server's own sandbox) or `http` (the standalone
+    /// `sandbox-processor`, reached over loopback HTTP).
+    pub processor: String,
+    /// `--processor-timeout-secs` the server ran with; `None`: the server's default.
+    pub processor_timeout_secs: Option<u64>,
+    /// Workers (connections) of this scenario.
     pub concurrency: usize,
     /// Length of the measurement window in seconds.
     pub measured_secs: f64,
@@ -615,7 +629,7 @@ pub struct ScenarioStats {
     pub p99_ms: Option<f64>,
     pub p999_ms: Option<f64>,
     pub max_ms: Option<f64>,
-    /// `rps` divided by the healthz `rps` on the same database in the same run.
+    /// `rps` divided by the healthz `rps` of the same database and server run.
     pub vs_healthz: Option<f64>,
     /// Per-request latencies of each step of a multi-request operation (`payment`,
     /// `checkout`).
@@ -669,6 +683,9 @@ impl ScenarioStats {
         ScenarioStats {
             scenario: scenario.name().to_string(),
             database: database.to_string(),
+            sandbox_latency_ms: 0,
+            processor: "in-process".to_string(),
+            processor_timeout_secs: None,
             concurrency,
             measured_secs: (secs * 1000.0).round() / 1000.0,
             requests: m.ok_requests + m.errors,

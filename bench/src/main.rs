@@ -1,24 +1,27 @@
-//! Load test for the dealerpay server: starts the real `dealerpay` binary per
-//! database, drives it over loopback HTTP with closed-loop workers and reports
-//! throughput and latency as a table, `latest.json` and `latest.svg`.
+//! Load test for the dealerpay server: starts the real `dealerpay` binary per database
+//! and sandbox latency (with the standalone sandbox processor when the latency is above
+//! 0), drives it over loopback HTTP with closed-loop workers and reports throughput and
+//! latency as a table, `latest.json` and `latest.svg`.
 
 mod checkout;
 mod limits;
 mod load;
 mod payments;
 mod report;
+mod runs;
 mod server;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use load::{LoadConfig, Scenario, ScenarioStats, Seeded, Target};
+use load::{LoadConfig, Scenario, Target};
 use report::{Report, Skipped};
-use server::{Database, DbEnv, PrepError, ServeOpts, Server};
+use runs::{PlanArgs, RunPlan};
+use server::{Database, DbEnv, PrepError};
 
 #[derive(Parser, Debug)]
 #[command(about = "Load-test the dealerpay server over loopback HTTP")]
@@ -52,10 +55,27 @@ struct Args {
     /// --concurrency].
     #[arg(long)]
     payment_concurrency: Option<usize>,
-    /// Latency the server's in-process sandbox processor adds to every call (ms).
-    #[arg(long, default_value_t = 0)]
-    sandbox_latency_ms: u64,
-    /// Passed to `serve --processor-timeout-secs` [default: the server's own].
+    /// Sandbox processor latencies (ms), comma separated: one server run per database
+    /// each. 0 uses the server's in-process sandbox; more starts the standalone
+    /// `dealerpay sandbox-processor --latency-ms N` and points the server at it.
+    /// (`--sandbox-latency-ms N` is the old spelling.)
+    #[arg(
+        long,
+        alias = "sandbox-latency-ms",
+        value_delimiter = ',',
+        default_value = "0,200"
+    )]
+    sandbox_latencies: Vec<u64>,
+    /// Workers of every scenario (healthz included) in the runs with a latency above 0.
+    #[arg(long, default_value_t = 1000)]
+    latency_concurrency: usize,
+    /// Scenarios of the runs with a latency above 0, comma separated; healthz always runs
+    /// first [default: those of --scenarios that call the processor: payment, checkout,
+    /// refund].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    latency_scenarios: Option<Vec<Scenario>>,
+    /// Passed to `serve --processor-timeout-secs` [default: the server's own at latency
+    /// 0; above it, ten times the latency rounded up to seconds, at least 15].
     #[arg(long)]
     processor_timeout_secs: Option<u64>,
     /// Measured seconds per scenario.
@@ -93,66 +113,18 @@ fn default_server_bin() -> Result<PathBuf> {
     Ok(dir.join(format!("dealerpay{}", std::env::consts::EXE_SUFFIX)))
 }
 
-fn dedup<T: PartialEq + Copy>(items: impl IntoIterator<Item = T>) -> Vec<T> {
-    let mut out = Vec::new();
-    for i in items {
-        if !out.contains(&i) {
-            out.push(i);
-        }
-    }
-    out
-}
-
 async fn run(args: Args) -> Result<ExitCode> {
-    let payment_concurrency = args.payment_concurrency.unwrap_or(args.concurrency);
-    if args.concurrency == 0 || payment_concurrency == 0 || args.duration_secs == 0 {
-        bail!("--concurrency, --payment-concurrency and --duration-secs must be at least 1");
-    }
-    let cfg = LoadConfig {
-        concurrency: args.concurrency,
-        payment_concurrency,
-        warmup: Duration::from_secs(args.warmup_secs),
-        duration: Duration::from_secs(args.duration_secs),
-    };
-    // healthz first: every other scenario's ratio is relative to it.
-    let scenarios = if args.target_url.is_some() {
-        vec![Scenario::Healthz]
-    } else {
-        dedup(std::iter::once(Scenario::Healthz).chain(args.scenarios.iter().copied()))
-    };
-    if scenarios.contains(&Scenario::Checkout)
-        && args.warmup_secs.saturating_add(args.duration_secs) > checkout::MAX_SCENARIO_SECS
-    {
-        bail!(
-            "checkout reuses one access token, valid {} s: --warmup-secs + --duration-secs must be at most {}",
-            checkout::TOKEN_TTL.as_secs(),
-            checkout::MAX_SCENARIO_SECS
-        );
-    }
-    // Every worker holds a connection, on both sides of loopback.
-    let max_workers = scenarios.iter().map(|&s| cfg.workers(s)).max().unwrap_or(1);
+    let plans = plan_runs(&args)?;
+    // Every worker holds a connection, in the bench and in the server (see limits).
+    let max_workers = plans
+        .iter()
+        .flat_map(|p| p.scenarios.iter().map(|&s| p.cfg.workers(s)))
+        .max()
+        .unwrap_or(1);
     if let Some(msg) = limits::ensure_nofile(limits::wanted(max_workers)) {
         eprintln!("{msg}");
     }
-    let (timestamp, unix_time) = report::now_utc();
-    let mut report = Report {
-        timestamp,
-        unix_time,
-        git_commit: report::git_commit(),
-        nproc: report::nproc(),
-        os: std::env::consts::OS.into(),
-        arch: std::env::consts::ARCH.into(),
-        concurrency: args.concurrency,
-        payment_concurrency,
-        sandbox_latency_ms: args.sandbox_latency_ms,
-        processor_timeout_secs: args.processor_timeout_secs,
-        duration_secs: args.duration_secs,
-        warmup_secs: args.warmup_secs,
-        target_url: args.target_url.clone(),
-        results: Vec::new(),
-        skipped: Vec::new(),
-        notes: Vec::new(),
-    };
+    let mut report = new_report(&args, &plans);
     let mut failed = false;
 
     if let Some(url) = &args.target_url {
@@ -162,79 +134,22 @@ async fn run(args: Args) -> Result<ExitCode> {
             target.base
         );
         tokio::select! {
-            r = run_scenarios(&target, &[Scenario::Healthz], "target", cfg) => report.results = r?,
+            r = runs::run_scenarios(&target, &plans[0], "target") => report.results = r?,
             _ = tokio::signal::ctrl_c() => return Ok(interrupted()),
         }
     } else {
-        let bin = match &args.server_bin {
-            Some(p) => p.clone(),
-            None => default_server_bin()?,
-        };
-        if !bin.is_file() {
-            bail!(
-                "server binary {} not found; build it (cargo build --release -p dealerpay) or pass --server-bin",
-                bin.display()
-            );
-        }
-        for db in dedup(args.databases.iter().copied()) {
-            eprintln!("== {}: preparing database", db.name());
-            let env = match DbEnv::prepare(db, &args.postgres_url).await {
-                Ok(env) => env,
-                Err(PrepError::Skip(reason)) => {
-                    eprintln!("== {}: skipped: {reason}", db.name());
-                    report.skipped.push(Skipped {
-                        database: db.name().into(),
-                        status: "skipped".into(),
-                        reason,
-                    });
-                    continue;
-                }
-                Err(PrepError::Fail(e)) => {
-                    eprintln!("== {}: failed: {e:#}", db.name());
-                    failed = true;
-                    report.skipped.push(Skipped {
-                        database: db.name().into(),
-                        status: "failed".into(),
-                        reason: format!("{e:#}"),
-                    });
-                    continue;
-                }
-            };
-            let opts = ServeOpts {
-                sandbox_latency_ms: args.sandbox_latency_ms,
-                processor_timeout_secs: args.processor_timeout_secs,
-                operator_token: payments::random_token(),
-            };
-            let outcome = tokio::select! {
-                r = bench_database(&bin, &env, args.port, &opts, &scenarios, cfg) => r,
-                _ = tokio::signal::ctrl_c() => {
-                    // The server child is killed on drop; drop the database too.
-                    eprintln!("interrupted; cleaning up (logs kept in {})", env.dir.display());
-                    env.cleanup(true).await;
-                    return Ok(interrupted());
-                }
-            };
-            match outcome {
-                Ok((stats, notes)) => {
-                    report.results.extend(stats);
-                    report.notes.extend(notes);
-                    env.cleanup(false).await;
-                }
-                Err(e) => {
-                    failed = true;
-                    let reason = format!("{e:#}\n(logs kept in {})", env.dir.display());
-                    eprintln!("== {}: failed: {reason}", db.name());
-                    report.skipped.push(Skipped {
-                        database: db.name().into(),
-                        status: "failed".into(),
-                        reason,
-                    });
-                    env.cleanup(true).await;
-                }
+        let bin = server_bin(&args)?;
+        for db in runs::dedup(args.databases.iter().copied()) {
+            match bench_database(&bin, db, &args, &plans, &mut report).await {
+                Some(ok) => failed |= !ok,
+                None => return Ok(interrupted()),
             }
         }
     }
 
+    if args.target_url.is_none() {
+        report.target = Some(report::target_check(&report.results));
+    }
     print_summary(&report);
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("creating {}", args.out_dir.display()))?;
@@ -257,150 +172,156 @@ async fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
+/// Checks the options and turns them into the server runs done on every database.
+fn plan_runs(args: &Args) -> Result<Vec<RunPlan>> {
+    let payment_concurrency = args.payment_concurrency.unwrap_or(args.concurrency);
+    if args.concurrency == 0
+        || payment_concurrency == 0
+        || args.latency_concurrency == 0
+        || args.duration_secs == 0
+    {
+        bail!("--concurrency, --payment-concurrency, --latency-concurrency and --duration-secs must be at least 1");
+    }
+    let cfg = LoadConfig {
+        concurrency: args.concurrency,
+        payment_concurrency,
+        warmup: Duration::from_secs(args.warmup_secs),
+        duration: Duration::from_secs(args.duration_secs),
+    };
+    if args.target_url.is_some() {
+        // One healthz run against someone else's server.
+        return Ok(vec![RunPlan {
+            latency_ms: 0,
+            scenarios: vec![Scenario::Healthz],
+            cfg,
+            processor_timeout_secs: None,
+        }]);
+    }
+    if args.sandbox_latencies.is_empty() {
+        bail!("--sandbox-latencies needs at least one value");
+    }
+    let plans = runs::plans(&PlanArgs {
+        latencies_ms: &args.sandbox_latencies,
+        scenarios: &args.scenarios,
+        latency_scenarios: args.latency_scenarios.as_deref(),
+        cfg,
+        latency_concurrency: args.latency_concurrency,
+        processor_timeout_secs: args.processor_timeout_secs,
+    });
+    let with_checkout = plans
+        .iter()
+        .any(|p| p.scenarios.contains(&Scenario::Checkout));
+    if with_checkout
+        && args.warmup_secs.saturating_add(args.duration_secs) > checkout::MAX_SCENARIO_SECS
+    {
+        bail!(
+            "checkout reuses one access token, valid {} s: --warmup-secs + --duration-secs must be at most {}",
+            checkout::TOKEN_TTL.as_secs(),
+            checkout::MAX_SCENARIO_SECS
+        );
+    }
+    Ok(plans)
+}
+
+/// The report's metadata, before any result.
+fn new_report(args: &Args, plans: &[RunPlan]) -> Report {
+    let (timestamp, unix_time) = report::now_utc();
+    let cfg = plans[0].cfg;
+    let with_latency = plans.iter().any(|p| p.latency_ms > 0);
+    Report {
+        timestamp,
+        unix_time,
+        git_commit: report::git_commit(),
+        nproc: report::nproc(),
+        os: std::env::consts::OS.into(),
+        arch: std::env::consts::ARCH.into(),
+        concurrency: cfg.concurrency,
+        payment_concurrency: cfg.payment_concurrency,
+        sandbox_latencies_ms: plans.iter().map(|p| p.latency_ms).collect(),
+        latency_concurrency: with_latency.then_some(args.latency_concurrency),
+        processor_timeout_secs: args.processor_timeout_secs,
+        duration_secs: args.duration_secs,
+        warmup_secs: args.warmup_secs,
+        target_url: args.target_url.clone(),
+        results: Vec::new(),
+        target: None,
+        skipped: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+fn server_bin(args: &Args) -> Result<PathBuf> {
+    let bin = match &args.server_bin {
+        Some(p) => p.clone(),
+        None => default_server_bin()?,
+    };
+    if !bin.is_file() {
+        bail!(
+            "server binary {} not found; build it (./scripts/bench, or cargo build --release -p dealerpay) or pass --server-bin",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// Prepares database `db`, does every run on it and cleans up, adding rows, notes and
+/// any skip or failure to `report`. Returns whether it went without failure (a skip is
+/// not one), or `None` after Ctrl-C (cleaned up too).
+async fn bench_database(
+    bin: &std::path::Path,
+    db: Database,
+    args: &Args,
+    plans: &[RunPlan],
+    report: &mut Report,
+) -> Option<bool> {
+    eprintln!("== {}: preparing database", db.name());
+    let skip = |status: &str, reason: String| Skipped {
+        database: db.name().into(),
+        status: status.into(),
+        reason,
+    };
+    let env = match DbEnv::prepare(db, &args.postgres_url).await {
+        Ok(env) => env,
+        Err(PrepError::Skip(reason)) => {
+            eprintln!("== {}: skipped: {reason}", db.name());
+            report.skipped.push(skip("skipped", reason));
+            return Some(true);
+        }
+        Err(PrepError::Fail(e)) => {
+            eprintln!("== {}: failed: {e:#}", db.name());
+            report.skipped.push(skip("failed", format!("{e:#}")));
+            return Some(false);
+        }
+    };
+    let outcome = tokio::select! {
+        o = runs::bench_database(bin, &env, args.port, plans) => o,
+        _ = tokio::signal::ctrl_c() => {
+            // The children are killed on drop; drop the database too.
+            eprintln!("interrupted; cleaning up (logs kept in {})", env.dir.display());
+            env.cleanup(true).await;
+            return None;
+        }
+    };
+    report.results.extend(outcome.results);
+    report.notes.extend(outcome.notes);
+    match outcome.failure {
+        None => {
+            env.cleanup(false).await;
+            Some(true)
+        }
+        Some(e) => {
+            let reason = format!("{e}\n(logs kept in {})", env.dir.display());
+            eprintln!("== {}: failed: {reason}", db.name());
+            report.skipped.push(skip("failed", reason));
+            env.cleanup(true).await;
+            Some(false)
+        }
+    }
+}
+
 fn interrupted() -> ExitCode {
     eprintln!("interrupted; no report written");
     ExitCode::from(130)
-}
-
-/// Seeds, starts the server, runs every scenario, stops the server.
-/// Returns the stats and any shutdown warnings.
-async fn bench_database(
-    bin: &Path,
-    env: &DbEnv,
-    port: u16,
-    opts: &ServeOpts,
-    scenarios: &[Scenario],
-    cfg: LoadConfig,
-) -> Result<(Vec<ScenarioStats>, Vec<String>)> {
-    let db = env.kind.name();
-    let demo = server::seed(bin, env).await?;
-    let port = if port == 0 {
-        server::free_port()?
-    } else {
-        port
-    };
-    let mut srv = Server::start(bin, env, port, opts)?;
-    let ready = match srv.wait_ready().await {
-        Ok(t) => t,
-        Err(e) => {
-            srv.stop().await;
-            return Err(e);
-        }
-    };
-    eprintln!(
-        "== {db}: server ready on {} after {:.1} s",
-        srv.base_url,
-        ready.as_secs_f64()
-    );
-    let result = match Target::new(&srv.base_url, Some(demo), Some(&opts.operator_token)) {
-        Ok(target) => run_scenarios(&target, scenarios, db, cfg).await,
-        Err(e) => Err(e),
-    };
-    let note = srv.stop().await;
-    let stats = result?;
-    // A clean exit after SIGTERM is part of the contract; record it if not.
-    let notes = note
-        .map(|n| {
-            eprintln!("warning: {db}: {n}; see {}", env.log_path().display());
-            format!("{db}: {n}")
-        })
-        .into_iter()
-        .collect();
-    Ok((stats, notes))
-}
-
-/// Sets up what scenario `s` needs before its window: for `payment` and `refund` an order
-/// and invoice per worker, for `checkout` a namespace and access token. Returns it with
-/// the seconds it took (`None` when there was nothing to do).
-async fn seed_scenario(
-    target: &Target,
-    s: Scenario,
-    workers: usize,
-    db: &str,
-) -> Result<(Seeded, Option<f64>)> {
-    let t0 = std::time::Instant::now();
-    let mut seeded = Seeded::default();
-    let what = if let Some(seed_payment) = s.seat_needs() {
-        seeded.seats = payments::seed(target, workers, seed_payment)
-            .await
-            .with_context(|| format!("seeding {db}/{}", s.name()))?;
-        format!(
-            "seeded {workers} orders + invoices{} ({} at a time)",
-            match seed_payment {
-                Some(c) => format!(" and paid ${}.{:02} on each", c / 100, c % 100),
-                None => String::new(),
-            },
-            payments::SEED_CONCURRENCY
-        )
-    } else if s.needs_merchant() {
-        let m = checkout::setup(target)
-            .await
-            .with_context(|| format!("setting up {db}/{}", s.name()))?;
-        let what = format!("set up namespace {}, API key and access token", m.namespace);
-        seeded.merchant = Some(m);
-        what
-    } else {
-        return Ok((seeded, None));
-    };
-    let secs = t0.elapsed().as_secs_f64();
-    eprintln!("   {db}/{}: {what} in {secs:.2} s", s.name());
-    Ok((seeded, Some((secs * 1000.0).round() / 1000.0)))
-}
-
-/// Runs the scenarios in order against one target and fills in `vs_healthz`.
-async fn run_scenarios(
-    target: &Target,
-    scenarios: &[Scenario],
-    db: &str,
-    cfg: LoadConfig,
-) -> Result<Vec<ScenarioStats>> {
-    let mut out = Vec::new();
-    for &s in scenarios {
-        let workers = cfg.workers(s);
-        let (seeded, seed_secs) = seed_scenario(target, s, workers, db).await?;
-        eprintln!(
-            "   {db}/{}: {workers} workers, {} s warmup + {} s",
-            s.name(),
-            cfg.warmup.as_secs(),
-            cfg.duration.as_secs()
-        );
-        // A fresh pool per scenario, so no scenario inherits warm connections.
-        let client = load::build_client(workers)?;
-        let m = load::run(&client, target, s, workers, &seeded, cfg).await?;
-        let mut st = ScenarioStats::new(s, db, workers, &m);
-        st.seed_secs = seed_secs;
-        let payments = st
-            .payments_per_sec
-            .map(|p| format!(", {p:.1} payments/s"))
-            .unwrap_or_default();
-        eprintln!(
-            "   {db}/{}: {:.1} req/s{payments}, {} errors",
-            s.name(),
-            st.rps,
-            st.errors
-        );
-        for step in &st.steps {
-            eprintln!(
-                "   {db}/{}:   {} p50 {} ms, p99 {} ms ({} sampled)",
-                s.name(),
-                step.step,
-                step.p50_ms.map_or("-".into(), |v| format!("{v:.2}")),
-                step.p99_ms.map_or("-".into(), |v| format!("{v:.2}")),
-                step.count
-            );
-        }
-        out.push(st);
-    }
-    let base = out
-        .iter()
-        .find(|r| r.scenario == Scenario::Healthz.name())
-        .map(|r| r.rps);
-    if let Some(base) = base.filter(|b| *b > 0.0) {
-        for r in &mut out {
-            r.vs_healthz = Some((r.rps / base * 100.0).round() / 100.0);
-        }
-    }
-    Ok(out)
 }
 
 fn print_summary(report: &Report) {
@@ -408,8 +329,8 @@ fn print_summary(report: &Report) {
     println!("{}", report::table(&report.results).trim_end());
     for r in report.results.iter().filter(|r| r.errors > 0) {
         println!(
-            "\nerrors in {}/{} ({} total):",
-            r.database, r.scenario, r.errors
+            "\nerrors in {}/{} at sandbox {} ms ({} total):",
+            r.database, r.scenario, r.sandbox_latency_ms, r.errors
         );
         for e in &r.error_samples {
             let example = if e.example.is_empty() {
@@ -425,10 +346,36 @@ fn print_summary(report: &Report) {
             );
         }
     }
+    if let Some(t) = &report.target {
+        println!();
+        for l in report::target_lines(t) {
+            println!("{l}");
+        }
+    }
     for s in &report.skipped {
         println!("\n{} {}: {}", s.database, s.status, s.reason);
     }
     for n in &report.notes {
         println!("\nnote: {n}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_options() {
+        let a = Args::try_parse_from(["bench"]).unwrap();
+        assert_eq!(a.sandbox_latencies, vec![0, 200]);
+        assert_eq!(a.latency_concurrency, 1000);
+        // The old single-value flag still works.
+        let a = Args::try_parse_from(["bench", "--sandbox-latency-ms", "200"]).unwrap();
+        assert_eq!(a.sandbox_latencies, vec![200]);
+        let a = Args::try_parse_from(["bench", "--sandbox-latencies", "0,50,200"]).unwrap();
+        assert_eq!(a.sandbox_latencies, vec![0, 50, 200]);
+        let plans = plan_runs(&a).unwrap();
+        assert_eq!(plans.len(), 3);
+        assert_eq!(plans[2].cfg.workers(Scenario::Healthz), 1000);
     }
 }

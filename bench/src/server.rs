@@ -1,5 +1,6 @@
 //! Databases and the `dealerpay` server process: create/drop the database,
-//! seed demo data, start `serve`, wait for readiness, stop with SIGTERM.
+//! seed demo data, start `serve` (and the standalone `sandbox-processor`), wait for
+//! readiness, stop with SIGTERM.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -142,8 +143,19 @@ impl DbEnv {
         }
     }
 
-    pub fn log_path(&self) -> PathBuf {
-        self.dir.join("server.log")
+    /// Ledger of a standalone sandbox processor: a SQLite file of its own in the scratch
+    /// directory (so it does not contend for the server's database file), or the bench's
+    /// PostgreSQL database (the `sandbox_ledger` table, as the in-process sandbox keeps it).
+    pub fn sandbox_ledger(&self, latency_ms: u64) -> String {
+        match self.kind {
+            Database::Sqlite => format!(
+                "sqlite://{}",
+                self.dir
+                    .join(format!("sandbox-ledger-{latency_ms}ms.db"))
+                    .display()
+            ),
+            Database::Postgres => self.url.clone(),
+        }
     }
 
     /// Drops the PostgreSQL database (best effort) and removes the scratch
@@ -224,66 +236,136 @@ pub fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// Which sandbox processor the server pays with.
+#[derive(Clone, Debug)]
+pub enum Processor {
+    /// The server's in-process sandbox, without added latency.
+    InProcess,
+    /// The standalone sandbox processor at this base URL (`serve --processor-url URL`).
+    Http { url: String },
+}
+
 /// How `dealerpay serve` is started besides its address and database.
 #[derive(Clone, Debug)]
 pub struct ServeOpts {
-    /// `--sandbox-latency-ms`: latency the in-process sandbox processor adds to every call.
-    pub sandbox_latency_ms: u64,
+    pub processor: Processor,
     /// `--processor-timeout-secs`; `None` keeps the server's default.
     pub processor_timeout_secs: Option<u64>,
     /// `DEALERPAY_OPERATOR_TOKEN`, used to seed orders and invoices over HTTP.
     pub operator_token: String,
 }
 
-pub struct Server {
+/// A child process serving HTTP on loopback: the `dealerpay` server or the standalone
+/// sandbox processor. Its stdout and stderr go to a log file in the scratch directory.
+pub struct Service {
     child: Child,
     pub base_url: String,
     log: PathBuf,
+    /// `server` or `sandbox processor`, for messages.
+    what: &'static str,
+    /// Polled until it answers 200 (`/readyz`, or `/healthz` of the processor).
+    ready_path: &'static str,
 }
 
-impl Server {
-    /// Starts `dealerpay serve`; stdout and stderr go to `server.log`.
-    pub fn start(bin: &Path, env: &DbEnv, port: u16, opts: &ServeOpts) -> Result<Server> {
-        let log = env.log_path();
-        let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let err = out.try_clone()?;
+impl Service {
+    /// Starts `dealerpay serve` on `127.0.0.1:port`, logging to `log` (a file name in the
+    /// scratch directory).
+    pub fn server(
+        bin: &Path,
+        env: &DbEnv,
+        port: u16,
+        opts: &ServeOpts,
+        log: &str,
+    ) -> Result<Service> {
         let listen = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(bin);
-        cmd.args(["serve", "--listen", &listen, "--database", &env.url])
-            .arg("--sandbox-latency-ms")
-            .arg(opts.sandbox_latency_ms.to_string());
+        cmd.args(["serve", "--listen", &listen, "--database", &env.url]);
+        match &opts.processor {
+            // Explicit, and without DEALERPAY_PROCESSOR_URL, so that the caller's
+            // environment cannot switch the run to another processor or latency.
+            Processor::InProcess => cmd
+                .args(["--sandbox-latency-ms", "0"])
+                .env_remove("DEALERPAY_PROCESSOR_URL"),
+            Processor::Http { url } => cmd.arg("--processor-url").arg(url),
+        };
         if let Some(t) = opts.processor_timeout_secs {
             cmd.arg("--processor-timeout-secs").arg(t.to_string());
         }
+        cmd.env("DEALERPAY_OPERATOR_TOKEN", &opts.operator_token);
+        Service::spawn(cmd, listen, env.dir.join(log), "server", "/readyz")
+    }
+
+    /// Starts the standalone `dealerpay sandbox-processor` on `127.0.0.1:port` with its
+    /// ledger `ledger` (a database URL) and `latency_ms` added to every call.
+    pub fn sandbox_processor(
+        bin: &Path,
+        env: &DbEnv,
+        port: u16,
+        ledger: &str,
+        latency_ms: u64,
+        log: &str,
+    ) -> Result<Service> {
+        let listen = format!("127.0.0.1:{port}");
+        let mut cmd = Command::new(bin);
+        cmd.args(["sandbox-processor", "--listen", &listen, "--ledger", ledger])
+            .arg("--latency-ms")
+            .arg(latency_ms.to_string());
+        Service::spawn(
+            cmd,
+            listen,
+            env.dir.join(log),
+            "sandbox processor",
+            "/healthz",
+        )
+    }
+
+    fn spawn(
+        mut cmd: Command,
+        listen: String,
+        log: PathBuf,
+        what: &'static str,
+        ready_path: &'static str,
+    ) -> Result<Service> {
+        let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let err = out.try_clone()?;
         let child = cmd
-            .env("DEALERPAY_OPERATOR_TOKEN", &opts.operator_token)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             // Safety net: SIGKILL if we bail out (error, Ctrl-C) without stop().
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        Ok(Server {
+            .with_context(|| format!("starting the {what}"))?;
+        Ok(Service {
             child,
             base_url: format!("http://{listen}"),
             log,
+            what,
+            ready_path,
         })
     }
 
-    /// Polls `/readyz` until it answers 200, the server exits, or 30 s pass.
+    /// The log file's name, for messages.
+    pub fn log_name(&self) -> String {
+        self.log
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    }
+
+    /// Polls the ready path until it answers 200, the process exits, or 30 s pass.
     pub async fn wait_ready(&mut self) -> Result<Duration> {
         let client = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(2))
             .build()?;
-        let url = format!("{}/readyz", self.base_url);
+        let url = format!("{}{}", self.base_url, self.ready_path);
+        let (what, log) = (self.what, self.log_name());
         let start = Instant::now();
         let mut last = String::from("no answer yet");
         while start.elapsed() < READY_TIMEOUT {
             if let Some(status) = self.child.try_wait()? {
                 bail!(
-                    "server exited before becoming ready ({status}); server.log:\n{}",
+                    "{what} exited before becoming ready ({status}); {log}:\n{}",
                     tail(&self.log, 30)
                 );
             }
@@ -295,19 +377,21 @@ impl Server {
             sleep(Duration::from_millis(100)).await;
         }
         bail!(
-            "server not ready after {READY_TIMEOUT:?} (last /readyz: {last}); server.log:\n{}",
+            "{what} not ready after {READY_TIMEOUT:?} (last {}: {last}); {log}:\n{}",
+            self.ready_path,
             tail(&self.log, 30)
         )
     }
 
-    /// SIGTERM, wait up to 10 s, then SIGKILL. Returns a warning if the
-    /// shutdown was not clean.
+    /// SIGTERM, wait up to 10 s, then SIGKILL. Returns a warning if the shutdown was not
+    /// clean: a clean exit after SIGTERM is part of the contract.
     pub async fn stop(mut self) -> Option<String> {
+        let what = self.what;
         if let Ok(Some(status)) = self.child.try_wait() {
-            return Some(format!("server had already exited ({status})"));
+            return Some(format!("{what} had already exited ({status})"));
         }
         let Some(pid) = self.child.id() else {
-            return Some("server pid unknown".into());
+            return Some(format!("{what} pid unknown"));
         };
         let term = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
@@ -318,20 +402,20 @@ impl Server {
         }
         match timeout(STOP_TIMEOUT, self.child.wait()).await {
             Ok(Ok(status)) if status.success() => None,
-            Ok(Ok(status)) => Some(describe_exit(status)),
-            Ok(Err(e)) => Some(format!("waiting for server: {e}")),
+            Ok(Ok(status)) => Some(describe_exit(what, status)),
+            Ok(Err(e)) => Some(format!("waiting for the {what}: {e}")),
             Err(_) => {
                 let _ = self.child.kill().await;
                 Some(format!(
-                    "server did not exit within {STOP_TIMEOUT:?} of SIGTERM; sent SIGKILL"
+                    "{what} did not exit within {STOP_TIMEOUT:?} of SIGTERM; sent SIGKILL"
                 ))
             }
         }
     }
 }
 
-fn describe_exit(status: ExitStatus) -> String {
-    format!("server exited uncleanly after SIGTERM ({status})")
+fn describe_exit(what: &str, status: ExitStatus) -> String {
+    format!("{what} exited uncleanly after SIGTERM ({status})")
 }
 
 #[cfg(test)]
