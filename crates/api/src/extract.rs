@@ -39,11 +39,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// Parses a request body, which is always a JSON object.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::malformed(
             "body: is empty; expected a JSON object",
         ));
+    }
+    // serde's derived structs also accept a JSON array, binding its elements to the fields in
+    // declaration order (`["name"]` would create a partner); every request body is an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -260,6 +266,8 @@ mod tests {
             "{}",
             e.detail
         );
+        let e = parse_json::<Probe>(br#" ["x", null]"#).unwrap_err();
+        assert_eq!(e.detail, "body: must be a JSON object");
         assert!(parse_json::<Probe>(b"{").is_err());
         assert!(parse_json::<Probe>(b"").is_err());
         assert!(parse_json::<Probe>(br#"{"cardNumber":"x"} x"#).is_err());

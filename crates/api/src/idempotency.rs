@@ -22,7 +22,12 @@ pub const RETENTION_MS: i64 = 24 * 3600 * 1000;
 const STALE_MS: i64 = 60_000;
 
 pub async fn idempotency(State(app): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
+    // Customer pages (browser form posts, CSRF-protected) never answer JSON, so the API's
+    // idempotency errors must not reach them: the header means nothing there.
+    if req.method() != Method::POST
+        || !req.headers().contains_key(HEADER)
+        || crate::pages::is_public_path(req.uri().path())
+    {
         return next.run(req).await;
     }
     let family = Family::of(req.uri().path());

@@ -65,6 +65,89 @@ impl Modify for Security {
             "operatorToken",
             bearer("Operator token (`dpo_…` or DEALERPAY_OPERATOR_TOKEN)"),
         );
+        // The Checkout routes' merchant access token (a 15-minute HS256 JWT from
+        // `…/namespaces/{namespace}/token` or `…/users/login`).
+        let mut checkout = Http::new(HttpAuthScheme::Bearer);
+        checkout.bearer_format = Some("JWT".to_string());
+        checkout.description = Some(
+            "Merchant access token (HS256 JWT, 15 minutes) from `/payment/checkout/v1/namespaces/{namespace}/token` or `…/users/login`"
+                .to_string(),
+        );
+        c.add_security_scheme("checkoutBearer", SecurityScheme::Http(checkout));
+    }
+}
+
+/// The idempotency middleware serves every POST of the API: it takes an `Idempotency-Key` header and
+/// answers 400 (a key that is not 1–255 visible ASCII characters) and 409 (the key was used
+/// with another body, or its first request is still running) in the route family's envelope
+/// (documented routes keep to their statuses: 409 answers as 400 there). Say so on each POST.
+struct IdempotencyKey;
+
+impl Modify for IdempotencyKey {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+        let schema = utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(255))
+            .pattern(Some("^[!-~]{1,255}$"))
+            .build();
+        for (path, item) in doc.paths.paths.iter_mut() {
+            // Customer pages are not behind it (their form posts never answer JSON).
+            let Some(op) = item.post.as_mut().filter(|_| !pages::is_public_path(path)) else {
+                continue;
+            };
+            let params = op.parameters.get_or_insert_with(Vec::new);
+            if !params
+                .iter()
+                .any(|p| p.name.eq_ignore_ascii_case("Idempotency-Key"))
+            {
+                params.push(
+                    ParameterBuilder::new()
+                        .name("Idempotency-Key")
+                        .parameter_in(ParameterIn::Header)
+                        .required(Required::False)
+                        .description(Some(
+                            "Replays the first response to a retry with the same key and body (kept 24 h, per caller)",
+                        ))
+                        .schema(Some(schema.clone()))
+                        .build(),
+                );
+            }
+            let envelope = match crate::error::Family::of(path) {
+                crate::error::Family::Checkout => "CheckoutErrorEnvelope",
+                crate::error::Family::V3 => "V3ErrorEnvelope",
+                crate::error::Family::V1 => "V1ErrorEnvelope",
+            };
+            let documented = crate::observe::is_documented(&axum::http::Method::POST, path);
+            let statuses: &[(&str, &str)] = if documented {
+                &[(
+                    "400",
+                    "Bad Idempotency-Key, or the key was used with another request",
+                )]
+            } else {
+                &[
+                    ("400", "Bad Idempotency-Key"),
+                    ("409", "The Idempotency-Key was used with another request, or its first request is still running"),
+                ]
+            };
+            for (status, why) in statuses {
+                if !op.responses.responses.contains_key(*status) {
+                    let content = ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name(envelope)))
+                        .build();
+                    op.responses.responses.insert(
+                        status.to_string(),
+                        ResponseBuilder::new()
+                            .description(*why)
+                            .content("application/json", content)
+                            .build()
+                            .into(),
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -140,7 +223,12 @@ fn router_and_spec() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
 
 pub fn spec() -> &'static utoipa::openapi::OpenApi {
     static SPEC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    SPEC.get_or_init(|| router_and_spec().1)
+    SPEC.get_or_init(|| {
+        let mut doc = router_and_spec().1;
+        // After the routes are in (`modifiers(...)` runs before `OpenApiRouter` adds paths).
+        IdempotencyKey.modify(&mut doc);
+        doc
+    })
 }
 
 pub fn json() -> &'static str {

@@ -205,3 +205,124 @@ mod tests {
         assert!(!e.contains("4242"), "{e}");
     }
 }
+
+/// Property tests: hostile input never panics, Luhn-valid numbers of 12–19 digits are
+/// accepted, any single-digit change is caught, and the full number never shows.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// The Luhn check digit that completes `body`.
+    fn check_digit(body: &str) -> char {
+        for d in b'0'..=b'9' {
+            let mut s = body.to_string();
+            s.push(d as char);
+            if luhn(&s) {
+                return d as char;
+            }
+        }
+        unreachable!("one of ten digits completes any body")
+    }
+
+    /// Luhn-valid digit strings of 12 to 19 digits.
+    fn valid_number() -> impl Strategy<Value = String> {
+        "[0-9]{11,18}".prop_map(|body| {
+            let c = check_digit(&body);
+            format!("{body}{c}")
+        })
+    }
+
+    fn never_shows(c: &CardNumber, digits: &str) -> Result<(), TestCaseError> {
+        let shown = [
+            format!("{c:?}"),
+            format!("{c}"),
+            format!("{c:#?}"),
+            c.masked(),
+        ];
+        for s in &shown {
+            prop_assert!(!s.contains(digits), "{s} shows the card number");
+            prop_assert!(
+                s.ends_with(c.last4()) || s.ends_with(&format!("{})", c.last4())),
+                "{s}"
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn arbitrary_strings_never_panic(s in any::<String>()) {
+            if let Ok(c) = CardNumber::parse(&s) {
+                let d = c.expose().to_string();
+                prop_assert!((12..=19).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
+                prop_assert!(luhn(&d));
+                let _ = (c.brand(), c.bin(), c.last4());
+                never_shows(&c, &d)?;
+            }
+            let _ = Cvv::parse(&s);
+            // Deserialising never echoes the input.
+            let json = serde_json::to_string(&s).unwrap();
+            if let Err(e) = serde_json::from_str::<CardNumber>(&json) {
+                let e = e.to_string();
+                let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+                prop_assert!(digits.len() < 4 || !e.contains(&digits), "{e}");
+            }
+            if let Err(e) = serde_json::from_str::<Cvv>(&json) {
+                prop_assert!(s.trim().len() < 3 || !e.to_string().contains(s.trim()), "{e}");
+            }
+        }
+
+        #[test]
+        fn digit_like_strings_never_panic(s in "[0-9 \\-]{0,30}") {
+            if let Ok(c) = CardNumber::parse(&s) {
+                never_shows(&c, c.expose())?;
+                let _ = c.brand();
+            }
+        }
+
+        #[test]
+        fn luhn_valid_numbers_are_accepted(n in valid_number(), sep in prop_oneof![Just(""), Just(" "), Just("-")]) {
+            let c = CardNumber::parse(&n).unwrap();
+            prop_assert_eq!(c.expose(), n.as_str());
+            prop_assert_eq!(c.last4(), &n[n.len() - 4..]);
+            never_shows(&c, &n)?;
+            // Grouped in fours with spaces or dashes: the same number.
+            let grouped: Vec<String> = n.as_bytes().chunks(4).map(|g| String::from_utf8(g.to_vec()).unwrap()).collect();
+            let regrouped = CardNumber::parse(&grouped.join(sep)).unwrap();
+            prop_assert_eq!(regrouped.expose(), n.as_str());
+            // Through JSON as the API receives it.
+            let c: CardNumber = serde_json::from_str(&format!("\"{n}\"")).unwrap();
+            prop_assert_eq!(c.expose(), n.as_str());
+        }
+
+        #[test]
+        fn any_single_digit_change_is_rejected(n in valid_number(), pos in any::<prop::sample::Index>(), delta in 1u8..=9) {
+            let mut b = n.clone().into_bytes();
+            let i = pos.index(b.len());
+            b[i] = b'0' + (b[i] - b'0' + delta) % 10;
+            let changed = String::from_utf8(b).unwrap();
+            prop_assert_ne!(&changed, &n);
+            prop_assert_eq!(CardNumber::parse(&changed), Err(CardError::Luhn), "{} → {}", n, changed);
+            let e = serde_json::from_str::<CardNumber>(&format!("\"{changed}\"")).unwrap_err().to_string();
+            prop_assert!(!e.contains(&changed[changed.len() - 4..]) || e.contains("line"), "{e}");
+            prop_assert!(!e.contains(&changed), "{e}");
+        }
+
+        #[test]
+        fn wrong_lengths_are_rejected(body in "[0-9]{0,10}|[0-9]{19,40}") {
+            let n = format!("{body}{}", check_digit(&body));
+            prop_assert_eq!(CardNumber::parse(&n), Err(CardError::Length));
+        }
+    }
+}

@@ -21,14 +21,9 @@ pub fn percent_to_bps(field: &str, pct: f64, max_pct: f64) -> crate::error::ApiR
             format!("must be a percentage between 0 and {max_pct}"),
         ));
     }
-    let scaled = pct * 100.0;
-    if (scaled - scaled.round()).abs() > 1e-6 {
-        return Err(crate::error::ApiError::invalid(
-            field,
-            "must have at most 2 decimal places",
-        ));
-    }
-    Ok(scaled.round() as i64)
+    // A fixed tolerance on `pct × 100` accepted 3.500000001 as 3.5.
+    domain::money::exact_hundredths(pct)
+        .ok_or_else(|| crate::error::ApiError::invalid(field, "must have at most 2 decimal places"))
 }
 
 pub fn bps_to_percent(bps: i64) -> f64 {

@@ -78,7 +78,8 @@ pub async fn revoke_api_key(
 /// Exchange an API key for an access token (HS256 JWT, 15 minutes).
 #[utoipa::path(post, path = "/payment/checkout/v1/namespaces/{namespace}/token", tag = "checkout",
     params(("namespace" = String, Path)),
-    request_body = TokenRequest,
+    // Inline: the admin API's `TokenRequest` (dealer/department tokens) owns that component name.
+    request_body(content = inline(TokenRequest), content_type = "application/json"),
     responses((status = 200, body = AccessToken), (status = 400, body = CheckoutErrorEnvelope), (status = 401, body = CheckoutErrorEnvelope),
         (status = 403, body = CheckoutErrorEnvelope)))]
 pub async fn token(
@@ -202,7 +203,7 @@ pub async fn get_session(
 /// Cancel an open (or authorized, not yet captured) session.
 #[utoipa::path(post, path = "/payment/checkout/v1/namespaces/{namespace}/sessions/{sessionId}/cancel", tag = "checkout",
     params(("namespace" = String, Path), ("sessionId" = String, Path)),
-    responses((status = 200, body = SessionView), (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope),
+    responses((status = 200, body = SessionView), (status = 400, body = CheckoutErrorEnvelope), (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope),
         (status = 409, body = CheckoutErrorEnvelope)),
     security(("checkoutBearer" = [])))]
 pub async fn cancel_session(
@@ -217,7 +218,7 @@ pub async fn cancel_session(
 /// Expire an open session now.
 #[utoipa::path(post, path = "/payment/checkout/v1/namespaces/{namespace}/sessions/{sessionId}/expire", tag = "checkout",
     params(("namespace" = String, Path), ("sessionId" = String, Path)),
-    responses((status = 200, body = SessionView), (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope),
+    responses((status = 200, body = SessionView), (status = 400, body = CheckoutErrorEnvelope), (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope),
         (status = 409, body = CheckoutErrorEnvelope)),
     security(("checkoutBearer" = [])))]
 pub async fn expire_session(
@@ -253,7 +254,7 @@ pub async fn create_intent(
 /// A payment intent.
 #[utoipa::path(get, path = "/payment/checkout/v1/namespaces/{namespace}/sessions/{sessionId}/payment-intents/{intentId}", tag = "checkout",
     params(("namespace" = String, Path), ("sessionId" = String, Path), ("intentId" = String, Path)),
-    responses((status = 200, body = IntentView), (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope)),
+    responses((status = 200, body = IntentView), (status = 400, body = CheckoutErrorEnvelope), (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope)),
     security(("checkoutBearer" = [])))]
 pub async fn get_intent(
     State(app): State<AppState>,
@@ -267,7 +268,7 @@ pub async fn get_intent(
 /// Complete a payment intent after its 3-D Secure challenge.
 #[utoipa::path(post, path = "/payment/checkout/v1/namespaces/{namespace}/sessions/{sessionId}/payment-intents/{intentId}/complete", tag = "checkout",
     params(("namespace" = String, Path), ("sessionId" = String, Path), ("intentId" = String, Path)),
-    responses((status = 200, body = IntentView), (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope),
+    responses((status = 200, body = IntentView), (status = 400, body = CheckoutErrorEnvelope), (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope),
         (status = 409, body = CheckoutErrorEnvelope)),
     security(("checkoutBearer" = [])))]
 pub async fn complete_intent(
