@@ -213,8 +213,19 @@ pub async fn create(
         })?;
     orders::mark_payment_request_sent(&mut tx, order.id, now).await?;
     tx.commit().await?;
+    let status = row.status.clone();
+    Ok(created_response(app, row, invoice.guid, status))
+}
+
+/// The answer of create and expire: the request with its links.
+fn created_response(
+    app: &AppState,
+    row: repo::PaymentRequestRow,
+    invoice_guid: String,
+    status: String,
+) -> PaymentRequestCreatedResponse {
     let base = app.config.public_url.trim_end_matches('/');
-    Ok(PaymentRequestCreatedResponse {
+    PaymentRequestCreatedResponse {
         errors: vec![],
         warnings: vec![],
         payment_request: PaymentRequestCreated {
@@ -222,14 +233,14 @@ pub async fn create(
             pay_url: format!("{base}/pay/{}", row.guid),
             short_url: format!("{base}/p/{}", row.short_code),
             guid: row.guid,
-            status: row.status,
+            status,
             amount: Money::from_cents(row.amount_cents).unwrap_or_default(),
             ttl: row.ttl_seconds,
             expires_at: Timestamp::from_millis(row.expires_at),
-            invoice_guid: invoice.guid,
+            invoice_guid,
             locale: row.locale,
         },
-    })
+    }
 }
 
 /// `POST …/paymentrequest/{guid}/expire`: the dealer withdraws a link before its ttl (sent to
@@ -266,23 +277,7 @@ pub async fn expire(
     let invoice = invoices::by_id(&app.db, pr.invoice_id)
         .await?
         .ok_or_else(|| ApiError::internal("request without invoice"))?;
-    let base = app.config.public_url.trim_end_matches('/');
-    Ok(PaymentRequestCreatedResponse {
-        errors: vec![],
-        warnings: vec![],
-        payment_request: PaymentRequestCreated {
-            id: pr.id,
-            pay_url: format!("{base}/pay/{}", pr.guid),
-            short_url: format!("{base}/p/{}", pr.short_code),
-            guid: pr.guid,
-            status: "EXPIRED".into(),
-            amount: Money::from_cents(pr.amount_cents).unwrap_or_default(),
-            ttl: pr.ttl_seconds,
-            expires_at: Timestamp::from_millis(pr.expires_at),
-            invoice_guid: invoice.guid,
-            locale: pr.locale,
-        },
-    })
+    Ok(created_response(app, pr, invoice.guid, "EXPIRED".into()))
 }
 
 /// Why a stored request cannot be paid, if it cannot.

@@ -5,7 +5,7 @@
 use super::card_form::{self, CardFormPost, FieldErrors, FormView, Refill};
 use super::html::{esc, origin, row, Page};
 use super::i18n::{fill, Locale};
-use super::{guard, unavailable, PageQuery};
+use super::{guard, not_found, unavailable, PageQuery};
 use crate::app::AppState;
 use crate::checkout_auth::Merchant;
 use crate::core::checkout::{self as co, IntentCreate};
@@ -250,18 +250,6 @@ impl Hosted {
             _ => Redirect::to(&format!("{}?lang={lang}", self.path())).into_response(),
         })
     }
-}
-
-fn not_found(locale: Locale) -> Response {
-    let t = locale.text();
-    Page::message(
-        StatusCode::NOT_FOUND,
-        locale,
-        t.not_found_title,
-        t.not_found_text,
-        None,
-    )
-    .into_response()
 }
 
 /// `GET /checkout/{sessionId}`: the hosted checkout page.

@@ -80,6 +80,20 @@ pub fn unavailable(locale: Locale, e: &ApiError) -> Page {
     p
 }
 
+/// The page for a link or session that does not exist (or is malformed: the same answer, so
+/// probing learns nothing).
+pub fn not_found(locale: Locale) -> axum::response::Response {
+    let t = locale.text();
+    Page::message(
+        StatusCode::NOT_FOUND,
+        locale,
+        t.not_found_title,
+        t.not_found_text,
+        None,
+    )
+    .into_response()
+}
+
 /// An HTML page for what the framework answered on a page path (unknown route, wrong method,
 /// a panic): customers never see JSON.
 pub fn framework_error(status: StatusCode, locale: Locale) -> axum::response::Response {

@@ -6,7 +6,7 @@
 use super::card_form::{self, AmountField, CardFormPost, FieldErrors, FormView, Refill};
 use super::html::{esc, row, Page};
 use super::i18n::{fill, Locale, Text};
-use super::{guard, unavailable, PageQuery};
+use super::{guard, not_found, unavailable, PageQuery};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::core::payment_requests::{self as prq, unpayable};
@@ -472,18 +472,6 @@ async fn render(r: Result<Page, ApiError>, locale: Locale) -> Response {
         Ok(p) => p.into_response(),
         Err(e) => unavailable(locale, &e).into_response(),
     }
-}
-
-fn not_found(locale: Locale) -> Response {
-    let t = locale.text();
-    Page::message(
-        StatusCode::NOT_FOUND,
-        locale,
-        t.not_found_title,
-        t.not_found_text,
-        None,
-    )
-    .into_response()
 }
 
 /// `GET /pay/{guid}`: the pay page.

@@ -2,9 +2,9 @@
 //! reachable from the link for as long as it exists (also after it expires or is replaced).
 
 use super::html::{esc, row, Page};
-use super::i18n::{fill, Locale};
+use super::i18n::fill;
 use super::pay::Link;
-use super::{unavailable, PageQuery};
+use super::{not_found, unavailable, PageQuery};
 use crate::app::AppState;
 use crate::error::ApiError;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -13,6 +13,22 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::Money;
 use store::repo::transactions::{self, TransactionRow};
+
+/// The receipt's link and charge, or the page to answer instead (not found, unavailable).
+async fn load_or_page(
+    app: &AppState,
+    path: Result<Path<(String, String)>, PathRejection>,
+    q: Result<Query<PageQuery>, QueryRejection>,
+    headers: &HeaderMap,
+) -> Result<(Link, TransactionRow), Response> {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let fallback = super::request_locale(q.lang.as_deref(), headers);
+    match load(app, path, q.lang.as_deref(), headers).await {
+        Ok(Some(x)) => Ok(x),
+        Ok(None) => Err(not_found(fallback)),
+        Err(e) => Err(unavailable(fallback, &e).into_response()),
+    }
+}
 
 fn brand_label(b: &str) -> &str {
     match b {
@@ -123,18 +139,6 @@ async fn load(
     Ok(charge.map(|c| (link, c)))
 }
 
-fn not_found(locale: Locale) -> Response {
-    let t = locale.text();
-    Page::message(
-        StatusCode::NOT_FOUND,
-        locale,
-        t.not_found_title,
-        t.not_found_text,
-        None,
-    )
-    .into_response()
-}
-
 /// `GET /pay/{guid}/receipt/{transaction}`.
 #[utoipa::path(get, path = "/pay/{guid}/receipt/{transaction}", tag = "customer pages",
     params(("guid" = String, Path), ("transaction" = String, Path), PageQuery),
@@ -145,12 +149,9 @@ pub async fn receipt_page(
     q: Result<Query<PageQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
-    let fallback = super::request_locale(q.lang.as_deref(), &headers);
-    let (link, charge) = match load(&app, path, q.lang.as_deref(), &headers).await {
-        Ok(Some(x)) => x,
-        Ok(None) => return not_found(fallback),
-        Err(e) => return unavailable(fallback, &e).into_response(),
+    let (link, charge) = match load_or_page(&app, path, q, &headers).await {
+        Ok(x) => x,
+        Err(page) => return page,
     };
     let t = link.locale.text();
     let rows: String = lines(&link, &charge)
@@ -187,12 +188,9 @@ pub async fn receipt_pdf(
     q: Result<Query<PageQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let q = q.map(|Query(q)| q).unwrap_or_default();
-    let fallback = super::request_locale(q.lang.as_deref(), &headers);
-    let (link, charge) = match load(&app, path, q.lang.as_deref(), &headers).await {
-        Ok(Some(x)) => x,
-        Ok(None) => return not_found(fallback),
-        Err(e) => return unavailable(fallback, &e).into_response(),
+    let (link, charge) = match load_or_page(&app, path, q, &headers).await {
+        Ok(x) => x,
+        Err(page) => return page,
     };
     let t = link.locale.text();
     let d = &link.dto.invoice.dealer;
