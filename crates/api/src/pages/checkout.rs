@@ -252,6 +252,27 @@ impl Hosted {
     }
 }
 
+/// The session a checkout route addresses, or the page to answer instead.
+async fn hosted_or_page(
+    app: &AppState,
+    id: Result<Path<String>, PathRejection>,
+    lang: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Hosted, Response> {
+    let locale = super::request_locale(lang, headers);
+    let Ok(Path(id)) = id else {
+        return Err(not_found(locale));
+    };
+    match Hosted::load(app, &id, lang, headers).await {
+        Ok(Some(h)) => Ok(h),
+        Ok(None) => Err(not_found(locale)),
+        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::BAD_REQUEST => {
+            Err(not_found(locale))
+        }
+        Err(e) => Err(unavailable(locale, &e).into_response()),
+    }
+}
+
 /// `GET /checkout/{sessionId}`: the hosted checkout page.
 #[utoipa::path(get, path = "/checkout/{sessionId}", tag = "customer pages",
     params(("sessionId" = String, Path), PageQuery),
@@ -309,16 +330,9 @@ pub async fn checkout_submit(
 ) -> Response {
     let post = form.map(|Form(f)| f).unwrap_or_default();
     let locale = super::request_locale(post.lang.as_deref(), &headers);
-    let Ok(Path(id)) = id else {
-        return not_found(locale);
-    };
-    let h = match Hosted::load(&app, &id, post.lang.as_deref(), &headers).await {
-        Ok(Some(h)) => h,
-        Ok(None) => return not_found(locale),
-        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::BAD_REQUEST => {
-            return not_found(locale)
-        }
-        Err(e) => return unavailable(locale, &e).into_response(),
+    let h = match hosted_or_page(&app, id, post.lang.as_deref(), &headers).await {
+        Ok(h) => h,
+        Err(page) => return page,
     };
     match pay(&app, &h, &headers, post).await {
         Ok(r) => r,
@@ -433,16 +447,9 @@ pub async fn checkout_return(
 ) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let locale = super::request_locale(q.lang.as_deref(), &headers);
-    let Ok(Path(id)) = id else {
-        return not_found(locale);
-    };
-    let h = match Hosted::load(&app, &id, q.lang.as_deref(), &headers).await {
-        Ok(Some(h)) => h,
-        Ok(None) => return not_found(locale),
-        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::BAD_REQUEST => {
-            return not_found(locale)
-        }
-        Err(e) => return unavailable(locale, &e).into_response(),
+    let h = match hosted_or_page(&app, id, q.lang.as_deref(), &headers).await {
+        Ok(h) => h,
+        Err(page) => return page,
     };
     let r = async {
         if let Some(i) = repo::latest_intent(&app.db, h.session.id).await? {

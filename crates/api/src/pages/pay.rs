@@ -474,6 +474,24 @@ async fn render(r: Result<Page, ApiError>, locale: Locale) -> Response {
     }
 }
 
+/// The link a pay route addresses, or the page to answer instead (not found, unavailable).
+async fn link_or_page(
+    app: &AppState,
+    guid: Result<Path<String>, PathRejection>,
+    lang: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Link, Response> {
+    let fallback = super::request_locale(lang, headers);
+    let Ok(Path(guid)) = guid else {
+        return Err(not_found(fallback));
+    };
+    match Link::load(app, &guid, lang, headers).await {
+        Ok(Some(l)) => Ok(l),
+        Ok(None) => Err(not_found(fallback)),
+        Err(e) => Err(unavailable(fallback, &e).into_response()),
+    }
+}
+
 /// `GET /pay/{guid}`: the pay page.
 #[utoipa::path(get, path = "/pay/{guid}", tag = "customer pages",
     params(("guid" = String, Path), PageQuery),
@@ -488,14 +506,9 @@ pub async fn pay_page(
     headers: HeaderMap,
 ) -> Response {
     let q = q.map(|Query(q)| q).unwrap_or_default();
-    let fallback = super::request_locale(q.lang.as_deref(), &headers);
-    let Ok(Path(guid)) = guid else {
-        return not_found(fallback);
-    };
-    let link = match Link::load(&app, &guid, q.lang.as_deref(), &headers).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return not_found(fallback),
-        Err(e) => return unavailable(fallback, &e).into_response(),
+    let link = match link_or_page(&app, guid, q.lang.as_deref(), &headers).await {
+        Ok(l) => l,
+        Err(page) => return page,
     };
     let locale = link.locale;
     let r = async {
@@ -581,14 +594,9 @@ pub async fn pay_submit(
     form: Result<Form<CardFormPost>, FormRejection>,
 ) -> Response {
     let post = form.map(|Form(f)| f).unwrap_or_default();
-    let fallback = super::request_locale(post.lang.as_deref(), &headers);
-    let Ok(Path(guid)) = guid else {
-        return not_found(fallback);
-    };
-    let link = match Link::load(&app, &guid, post.lang.as_deref(), &headers).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return not_found(fallback),
-        Err(e) => return unavailable(fallback, &e).into_response(),
+    let link = match link_or_page(&app, guid, post.lang.as_deref(), &headers).await {
+        Ok(l) => l,
+        Err(page) => return page,
     };
     let locale = link.locale;
     match submit(&app, &link, &headers, post).await {
