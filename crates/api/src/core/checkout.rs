@@ -737,10 +737,13 @@ pub async fn create_session(
 }
 
 /// Loads a session of the merchant's namespace; expired ones are expired on the way.
+/// `cs_` and 32 hex digits: the only ids worth a database lookup.
+pub fn is_session_id(id: &str) -> bool {
+    id.len() == 35 && id.starts_with("cs_") && id[3..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 pub async fn load_session(app: &AppState, m: &Merchant, id: &str) -> ApiResult<SessionRow> {
-    let well_formed =
-        id.len() == 35 && id.starts_with("cs_") && id[3..].bytes().all(|b| b.is_ascii_hexdigit());
-    if !well_formed {
+    if !is_session_id(id) {
         return Err(bad(co::INVALID_SESSION, "sessionId: not a session id"));
     }
     let s = repo::session(&app.db, id)

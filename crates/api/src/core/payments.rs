@@ -879,7 +879,7 @@ pub async fn complete(
     }
     let now = Timestamp::now().millis();
     let mut tx = app.db.begin().await?;
-    if !attempts::resume(&mut tx, a.id, lease(app, now), now).await? {
+    if !attempts::resume_from(&mut tx, a.id, "RequiresAction", lease(app, now), now).await? {
         return Err(ApiError::conflict(
             v1::ANOTHER_REQUEST_IN_PROGRESS,
             "this payment attempt is already being completed",

@@ -34,10 +34,7 @@ impl Hosted {
     ) -> Result<Option<Hosted>, ApiError> {
         let locale = super::request_locale(lang, headers);
         // Only well-formed ids reach the database (PostgreSQL refuses NUL bytes, for one).
-        let well_formed = id.len() == 35
-            && id.starts_with("cs_")
-            && id[3..].bytes().all(|b| b.is_ascii_hexdigit());
-        if !well_formed {
+        if !co::is_session_id(id) {
             return Ok(None);
         }
         let Some(s) = repo::session(&app.db, id).await? else {
@@ -57,6 +54,15 @@ impl Hosted {
             session,
             locale,
         }))
+    }
+
+    /// The same page after the session changed (paid, cancelled, expired meanwhile).
+    fn with_session(&self, session: SessionRow) -> Hosted {
+        Hosted {
+            merchant: self.merchant.clone(),
+            session,
+            locale: self.locale,
+        }
     }
 
     fn path(&self) -> String {
@@ -220,32 +226,16 @@ impl Hosted {
                 None => Redirect::to(&format!("{}?lang={lang}", self.path())).into_response(),
             },
             "RequiresAction" => match super::pay::challenge_url(&a) {
-                Some(url) => {
-                    let mut p = Page::message(
-                        StatusCode::OK,
-                        self.locale,
-                        t.processing_title,
-                        t.processing_text,
-                        Some((&url, t.processing_title)),
-                    );
-                    p.refresh = Some(0);
-                    p.refresh_url = Some(url);
-                    p.brand = Some(self.merchant.namespace.name.clone());
-                    p.into_response()
-                }
+                Some(url) => super::onward_to_bank(
+                    self.locale,
+                    &self.merchant.namespace.name,
+                    &url,
+                    t.processing_title,
+                ),
                 None => Redirect::to(&format!("{}?lang={lang}", self.path())).into_response(),
             },
             "InProgress" | "Created" => {
-                let mut p = Page::message(
-                    StatusCode::OK,
-                    self.locale,
-                    t.processing_title,
-                    t.processing_text,
-                    None,
-                );
-                p.refresh = Some(2);
-                p.brand = Some(self.merchant.namespace.name.clone());
-                p.into_response()
+                super::processing(self.locale, &self.merchant.namespace.name)
             }
             _ => Redirect::to(&format!("{}?lang={lang}", self.path())).into_response(),
         })
@@ -405,11 +395,7 @@ async fn pay(
             // Paid, canceled or expired meanwhile: show that; otherwise say why.
             let fresh = co::load_session(app, &h.merchant, &h.session.uuid).await?;
             if fresh.status != "open" {
-                let h2 = Hosted {
-                    merchant: h.merchant.clone(),
-                    session: fresh,
-                    locale: h.locale,
-                };
+                let h2 = h.with_session(fresh);
                 return Ok(h2.status_page().into_response());
             }
             let msg = super::pay::engine_message(t, &e);
@@ -426,11 +412,7 @@ async fn pay(
         }
     }
     let fresh = co::load_session(app, &h.merchant, &h.session.uuid).await?;
-    let h2 = Hosted {
-        merchant: h.merchant.clone(),
-        session: fresh,
-        locale: h.locale,
-    };
+    let h2 = h.with_session(fresh);
     h2.after_payment(app).await
 }
 
@@ -465,14 +447,9 @@ pub async fn checkout_return(
             }
         }
         let fresh = co::load_session(&app, &h.merchant, &h.session.uuid).await?;
-        let h2 = Hosted {
-            merchant: h.merchant.clone(),
-            session: fresh,
-            locale: h.locale,
-        };
+        let h2 = h.with_session(fresh);
         match h2.session.status.as_str() {
-            "processing" => h2.after_payment(&app).await,
-            "succeeded" | "requires_capture" => h2.after_payment(&app).await,
+            "processing" | "succeeded" | "requires_capture" => h2.after_payment(&app).await,
             _ => Ok(h2.status_page().into_response()),
         }
     }

@@ -94,6 +94,43 @@ pub fn not_found(locale: Locale) -> axum::response::Response {
     .into_response()
 }
 
+/// Onward to the bank's 3-D Secure page. A page that moves on by itself (and offers the link)
+/// rather than a redirect, so the card form's CSP `form-action` need not name the bank.
+pub fn onward_to_bank(
+    locale: Locale,
+    brand: &str,
+    url: &str,
+    button: &str,
+) -> axum::response::Response {
+    let t = locale.text();
+    let body = format!(
+        "<h1>{}</h1><p><a id=\"continue-3ds\" class=\"button\" href=\"{}\">{}</a></p>",
+        html::esc(t.processing_title),
+        html::esc(url),
+        html::esc(button)
+    );
+    let mut p = Page::new(StatusCode::OK, locale, t.processing_title, body);
+    p.refresh = Some(0);
+    p.refresh_url = Some(url.to_string());
+    p.brand = Some(brand.to_string());
+    p.into_response()
+}
+
+/// A payment whose outcome is not known yet: the page reloads itself until it is.
+pub fn processing(locale: Locale, brand: &str) -> axum::response::Response {
+    let t = locale.text();
+    let mut p = Page::message(
+        StatusCode::OK,
+        locale,
+        t.processing_title,
+        t.processing_text,
+        None,
+    );
+    p.refresh = Some(2);
+    p.brand = Some(brand.to_string());
+    p.into_response()
+}
+
 /// An HTML page for what the framework answered on a page path (unknown route, wrong method,
 /// a panic): customers never see JSON.
 pub fn framework_error(status: StatusCode, locale: Locale) -> axum::response::Response {

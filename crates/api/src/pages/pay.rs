@@ -467,7 +467,7 @@ pub fn engine_message(t: &Text, e: &ApiError) -> &'static str {
     }
 }
 
-async fn render(r: Result<Page, ApiError>, locale: Locale) -> Response {
+fn render(r: Result<Page, ApiError>, locale: Locale) -> Response {
     match r {
         Ok(p) => p.into_response(),
         Err(e) => unavailable(locale, &e).into_response(),
@@ -537,7 +537,7 @@ pub async fn pay_page(
         open_page(&app, &link, &headers, status, problem).await
     }
     .await;
-    render(r, locale).await
+    render(r, locale)
 }
 
 /// Parses a typed amount in any of our locales' habits: `120`, `120.5`, `$1,234.56`,
@@ -839,42 +839,15 @@ async fn finish(
             ))
         }
         "RequiresAction" => match challenge_url(&a) {
-            // Onward to the bank. A page (not a redirect) so the form's CSP need not name the
-            // bank's origin; it moves on by itself and offers a link.
-            Some(url) => {
-                let mut p = Page::message(
-                    StatusCode::OK,
-                    link.locale,
-                    t.processing_title,
-                    t.processing_text,
-                    Some((&url, t.pay_title)),
-                );
-                p.body =
-                    format!(
-                    "<h1>{}</h1><p><a id=\"continue-3ds\" class=\"button\" href=\"{}\">{}</a></p>",
-                    esc(t.processing_title),
-                    esc(&url),
-                    esc(&fill(t.pay_button, &[("amount", &link.money(a.total_cents))]))
-                );
-                p.refresh = Some(0);
-                p.refresh_url = Some(url);
-                p.brand = Some(link.dealer.name.clone());
-                p.into_response()
-            }
+            Some(url) => super::onward_to_bank(
+                link.locale,
+                &link.dealer.name,
+                &url,
+                &fill(t.pay_button, &[("amount", &link.money(a.total_cents))]),
+            ),
             None => see_other(&format!("{}?attempt={}&lang={lang}", link.path(), a.uuid)),
         },
-        "InProgress" | "Created" => {
-            let mut p = Page::message(
-                StatusCode::OK,
-                link.locale,
-                t.processing_title,
-                t.processing_text,
-                None,
-            );
-            p.refresh = Some(2);
-            p.brand = Some(link.dealer.name.clone());
-            p.into_response()
-        }
+        "InProgress" | "Created" => super::processing(link.locale, &link.dealer.name),
         _ => see_other(&format!("{}?attempt={}&lang={lang}", link.path(), a.uuid)),
     }))
 }

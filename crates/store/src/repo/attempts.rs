@@ -272,21 +272,6 @@ pub async fn land(tx: &mut Tx, id: i64, from: &str, l: &Landing, now: i64) -> Re
     Ok(n == 1)
 }
 
-/// Moves an in-flight attempt back to InProgress for a 3-D Secure completion, if nobody else did.
-pub async fn resume(tx: &mut Tx, id: i64, lease_until: i64, now: i64) -> Result<bool> {
-    let n = sqlx::query(
-        "UPDATE payment_attempts SET status = 'InProgress', lease_until = $1, updated_at = $2 \
-         WHERE id = $3 AND status = 'RequiresAction' AND in_flight = 1",
-    )
-    .bind(lease_until)
-    .bind(now)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
 /// Moves an authorized attempt to InProgress for its capture, with the captured amounts.
 pub async fn start_capture(
     tx: &mut Tx,
