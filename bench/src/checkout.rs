@@ -10,11 +10,12 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Client, StatusCode, Url};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use crate::load::{self, Failure, Target};
-use crate::payments::{self, send_json, Steps};
+use crate::payments::{self, bad_answer, send_checked, send_json, Steps};
 
 /// Amount of every checkout session and payment: $25.00.
 pub const CHECKOUT_CENTS: i64 = 2_500;
@@ -125,6 +126,42 @@ pub async fn setup(target: &Target) -> Result<Merchant> {
     })
 }
 
+/// The part of a session answer the bench reads: its `id`.
+#[derive(Debug, Deserialize)]
+struct SessionAnswer {
+    id: Option<String>,
+}
+
+/// The part of a payment-intent answer the bench reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IntentAnswer {
+    status: Option<String>,
+    failure_reason: Option<String>,
+}
+
+/// The session's `id`, if it is usable in a URL path segment.
+fn session_id(a: SessionAnswer) -> Result<String, Failure> {
+    a.id.filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .ok_or_else(|| bad_answer("no usable id in the answer"))
+}
+
+/// A payment intent counts when it answers 201 with status `succeeded`.
+fn intent_succeeded(status: StatusCode, a: IntentAnswer) -> Result<(), Failure> {
+    let intent_status = a.status.as_deref().unwrap_or("(none)");
+    if status != StatusCode::CREATED || intent_status != "succeeded" {
+        // 202: still processing (the processor's answer is not in yet).
+        return Err(Failure {
+            kind: format!("HTTP {status}, status {intent_status}"),
+            example: format!(
+                "failureReason: {}",
+                a.failure_reason.as_deref().unwrap_or("")
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Everything one checkout (session + payment intent) needs, prepared once per worker.
 pub struct Checkouter {
     sessions_url: Url,
@@ -188,18 +225,8 @@ impl Checkouter {
             self.sessions_url.clone(),
             self.session_body(worker, seq),
         );
-        let (_, v) = send_json(req, "session").await?;
+        let id = send_checked(req, "session", |_, a| session_id(a)).await?;
         steps.push(("session", t0.elapsed()));
-        let id = v
-            .get("id")
-            .and_then(Value::as_str)
-            .filter(|id| {
-                !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            })
-            .ok_or_else(|| Failure {
-                kind: "session: no usable id in the answer".into(),
-                example: load::snippet(v.to_string().as_bytes()),
-            })?;
         let url = format!("{}/{id}/payment-intents", self.sessions_path);
         let url = Url::parse(&url).map_err(|e| Failure {
             kind: format!("payment-intent: bad URL: {e}"),
@@ -207,16 +234,7 @@ impl Checkouter {
         })?;
         let t1 = Instant::now();
         let req = self.post(client, url, self.intent_body.clone());
-        let (status, v) = send_json(req, "payment-intent").await?;
-        let intent_status = v.get("status").and_then(Value::as_str).unwrap_or("(none)");
-        if status != StatusCode::CREATED || intent_status != "succeeded" {
-            // 202: still processing (the processor's answer is not in yet).
-            let reason = v.get("failureReason").and_then(Value::as_str).unwrap_or("");
-            return Err(Failure {
-                kind: format!("payment-intent: HTTP {status}, status {intent_status}"),
-                example: format!("failureReason: {reason}"),
-            });
-        }
+        send_checked(req, "payment-intent", intent_succeeded).await?;
         steps.push(("payment-intent", t1.elapsed()));
         Ok(())
     }
@@ -242,5 +260,26 @@ mod tests {
         assert_eq!(s, json!({ "referenceId": "bench-3-17", "amount": 25.0 }));
         let i: Value = serde_json::from_slice(&c.intent_body).unwrap();
         assert_eq!(i, json!({ "amount": 25.0, "token": "tok_visa" }));
+    }
+
+    #[test]
+    fn answers_are_read_for_their_fields_only() {
+        let a: SessionAnswer =
+            serde_json::from_str(r#"{"id":"cs_12ab","amount":25.0,"links":{"pay":"/x"}}"#).unwrap();
+        assert_eq!(session_id(a).unwrap(), "cs_12ab");
+        for body in [r#"{"id":"../x"}"#, r#"{"id":""}"#, r#"{"id":null}"#, "{}"] {
+            let a: SessionAnswer = serde_json::from_str(body).unwrap();
+            assert!(session_id(a).unwrap_err().kind.contains("no usable id"));
+        }
+        let ok = r#"{"id":"pi_1","status":"succeeded","charge":{"amount":25.9}}"#;
+        assert!(intent_succeeded(StatusCode::CREATED, serde_json::from_str(ok).unwrap()).is_ok());
+        let f =
+            intent_succeeded(StatusCode::ACCEPTED, serde_json::from_str(ok).unwrap()).unwrap_err();
+        assert_eq!(f.kind, "HTTP 202 Accepted, status succeeded");
+        let failed = r#"{"status":"failed","failureReason":"card_declined"}"#;
+        let f = intent_succeeded(StatusCode::CREATED, serde_json::from_str(failed).unwrap())
+            .unwrap_err();
+        assert_eq!(f.kind, "HTTP 201 Created, status failed");
+        assert_eq!(f.example, "failureReason: card_declined");
     }
 }

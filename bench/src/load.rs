@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::checkout::{Checkouter, Merchant};
 use crate::payments::{self, Payer, Refunder, Seat, Steps};
+use crate::probe::{Probe, ServerCounters};
 
 /// Per-request timeout; a request that takes longer counts as an error.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -91,6 +92,35 @@ impl Scenario {
     /// One operation is a whole payment (two requests): payments/s is reported.
     pub fn counts_payments(self) -> bool {
         matches!(self, Scenario::Payment | Scenario::Checkout)
+    }
+
+    /// The server routes this scenario's requests go to, `(method, route template)` as
+    /// the server labels them in `/metrics`: the requests and database statements of
+    /// these routes in the window are the scenario's (seeding and setup happen before it).
+    pub fn routes(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Scenario::Healthz => &[("GET", "/healthz")],
+            Scenario::PaymentRequest => &[("GET", "/payment/kpayment/v1/paymentrequest/{guid}")],
+            Scenario::Status => &[("GET", "/payment/v3/department/{departmentUuid}/status")],
+            Scenario::Payment => &[
+                ("POST", "/payment/kpayment/v1/prepayment"),
+                (
+                    "POST",
+                    "/payment/kpayment/v1/paymentattempts/{paymentAttemptUuid}/confirm",
+                ),
+            ],
+            Scenario::Refund => &[(
+                "POST",
+                "/payment/kpayment/v1/transactions/{transactionUuid}/refund",
+            )],
+            Scenario::Checkout => &[
+                ("POST", "/payment/checkout/v1/namespaces/{namespace}/sessions"),
+                (
+                    "POST",
+                    "/payment/checkout/v1/namespaces/{namespace}/sessions/{sessionId}/payment-intents",
+                ),
+            ],
+        }
     }
 
     /// Needs a checkout namespace and access token, set up before the window.
@@ -390,6 +420,8 @@ pub struct Measurement {
     pub error_samples: Vec<ErrorSample>,
     /// Length of the measurement window (`--duration-secs`).
     pub elapsed: Duration,
+    /// What the server did in the window (`/metrics` and CPU time), when probed.
+    pub server: Option<ServerCounters>,
 }
 
 #[derive(Default)]
@@ -461,6 +493,10 @@ pub fn snippet(body: &[u8]) -> String {
 /// operations begun during warmup.) No operation starts after the window; those still
 /// running finish (each request within the 10 s timeout) but count only if they fail, so
 /// timeouts and other late errors are still reported.
+///
+/// With a `probe`, the server's counters and CPU time are read right when the window
+/// opens and right when it closes (in a task of their own), so they cover the same
+/// completions as the counts.
 pub async fn run(
     client: &Client,
     target: &Target,
@@ -468,6 +504,7 @@ pub async fn run(
     workers: usize,
     seeded: &Seeded,
     cfg: LoadConfig,
+    probe: Option<&Probe>,
 ) -> Result<Measurement> {
     if workers == 0 {
         bail!("concurrency must be at least 1");
@@ -487,6 +524,7 @@ pub async fn run(
     let start = Instant::now();
     let measure_from = start + cfg.warmup;
     let deadline = measure_from + cfg.duration;
+    let window = probe.map(|p| tokio::spawn(p.clone().window(measure_from, deadline)));
 
     // Workers start spread evenly over the first second of warmup: started all at
     // once, a thousand slow payment workers stay in lockstep, complete in waves, and
@@ -580,6 +618,14 @@ pub async fn run(
     }
     kinds.sort_by_key(|k| std::cmp::Reverse(k.count));
     kinds.truncate(MAX_ERROR_KINDS);
+    let server = match window {
+        Some(w) => Some(
+            w.await
+                .context("probe task panicked")?
+                .counters(scenario.routes()),
+        ),
+        None => None,
+    };
     Ok(Measurement {
         latencies_us,
         ok_ops,
@@ -588,6 +634,7 @@ pub async fn run(
         errors,
         error_samples: kinds,
         elapsed: cfg.duration,
+        server,
     })
 }
 
@@ -631,6 +678,31 @@ pub struct ScenarioStats {
     pub max_ms: Option<f64>,
     /// `rps` divided by the healthz `rps` of the same database and server run.
     pub vs_healthz: Option<f64>,
+    /// `payment` and `checkout` only: database statements the server ran on the
+    /// scenario's routes in the window (any status, so also failed requests) per
+    /// successful payment of the window: `server_counters.route_statements / payments`.
+    pub statements_per_payment: Option<f64>,
+    /// Statements per request on the scenario's routes: `server_counters.route_statements
+    /// / server_counters.route_requests`.
+    pub statements_per_request: Option<f64>,
+    /// SQLite only: write transactions per durable commit of the whole server in the
+    /// window, `db_transactions / db_commits` (each commit is one WAL fsync shared by a
+    /// group of transactions). `None` on PostgreSQL and when nothing was committed.
+    pub commits_per_fsync: Option<f64>,
+    /// `payment` and `checkout` only: CPU time of the server process in the window per
+    /// successful payment, in ms.
+    pub server_cpu_ms_per_payment: Option<f64>,
+    /// Server CPU per request on the scenario's routes (by the server's count; without
+    /// `/metrics`, per completed request of the bench), in ms.
+    pub server_cpu_ms_per_request: Option<f64>,
+    /// Like `server_cpu_ms_per_payment`, for the standalone sandbox processor (runs with
+    /// a sandbox latency above 0).
+    pub sandbox_cpu_ms_per_payment: Option<f64>,
+    /// Like `server_cpu_ms_per_request`, for the standalone sandbox processor.
+    pub sandbox_cpu_ms_per_request: Option<f64>,
+    /// The raw differences over the window the figures above come from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_counters: Option<ServerCounters>,
     /// Per-request latencies of each step of a multi-request operation (`payment`,
     /// `checkout`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -674,12 +746,61 @@ fn ms(sorted_us: &[u32], p: f64) -> Option<f64> {
     percentile(sorted_us, p).map(|us| round2(f64::from(us) / 1000.0))
 }
 
+/// `num / den` rounded to `decimals`; `None` without a numerator or with no denominator.
+fn per(num: Option<f64>, den: Option<u64>, decimals: i32) -> Option<f64> {
+    let den = den.filter(|&d| d > 0)? as f64;
+    let scale = 10f64.powi(decimals);
+    Some((num? / den * scale).round() / scale)
+}
+
+/// The server's per-payment and per-request costs of a row.
+#[derive(Default)]
+struct Costs {
+    statements_per_payment: Option<f64>,
+    statements_per_request: Option<f64>,
+    commits_per_fsync: Option<f64>,
+    server_cpu_ms_per_payment: Option<f64>,
+    server_cpu_ms_per_request: Option<f64>,
+    sandbox_cpu_ms_per_payment: Option<f64>,
+    sandbox_cpu_ms_per_request: Option<f64>,
+}
+
+/// Costs from the window's counters: `payments` is the successful payments of the
+/// window (`payment`, `checkout`), `requests` the bench's completed requests (used for
+/// CPU per request only when the server's own count is missing).
+fn costs(c: &ServerCounters, database: &str, payments: Option<u64>, requests: u64) -> Costs {
+    let statements = c.route_statements.map(|n| n as f64);
+    let cpu_requests = c.route_requests.filter(|&n| n > 0).or(Some(requests));
+    let server_ms = c.server_cpu_secs.map(|s| s * 1000.0);
+    let sandbox_ms = c.sandbox_cpu_secs.map(|s| s * 1000.0);
+    Costs {
+        statements_per_payment: per(statements, payments, 2),
+        statements_per_request: per(statements, c.route_requests, 2),
+        // On PostgreSQL every commit is the server's own fsync: nothing to group.
+        commits_per_fsync: if database == "postgres" {
+            None
+        } else {
+            per(c.db_transactions.map(|n| n as f64), c.db_commits, 2)
+        },
+        server_cpu_ms_per_payment: per(server_ms, payments, 3),
+        server_cpu_ms_per_request: per(server_ms, cpu_requests, 3),
+        sandbox_cpu_ms_per_payment: per(sandbox_ms, payments, 3),
+        sandbox_cpu_ms_per_request: per(sandbox_ms, cpu_requests, 3),
+    }
+}
+
 impl ScenarioStats {
     pub fn new(scenario: Scenario, database: &str, concurrency: usize, m: &Measurement) -> Self {
         let ok_ops = m.ok_ops;
         let secs = m.elapsed.as_secs_f64().max(1e-9);
         let lat = &m.latencies_us;
         let payments = scenario.counts_payments().then_some(ok_ops);
+        let requests = m.ok_requests + m.errors;
+        let c = m
+            .server
+            .as_ref()
+            .map(|c| costs(c, database, payments, requests))
+            .unwrap_or_default();
         ScenarioStats {
             scenario: scenario.name().to_string(),
             database: database.to_string(),
@@ -688,7 +809,7 @@ impl ScenarioStats {
             processor_timeout_secs: None,
             concurrency,
             measured_secs: (secs * 1000.0).round() / 1000.0,
-            requests: m.ok_requests + m.errors,
+            requests,
             errors: m.errors,
             rps: round2(m.ok_requests as f64 / secs),
             total_rps: round2((m.ok_requests + m.errors) as f64 / secs),
@@ -699,6 +820,14 @@ impl ScenarioStats {
             p999_ms: ms(lat, 99.9),
             max_ms: ms(lat, 100.0),
             vs_healthz: None,
+            statements_per_payment: c.statements_per_payment,
+            statements_per_request: c.statements_per_request,
+            commits_per_fsync: c.commits_per_fsync,
+            server_cpu_ms_per_payment: c.server_cpu_ms_per_payment,
+            server_cpu_ms_per_request: c.server_cpu_ms_per_request,
+            sandbox_cpu_ms_per_payment: c.sandbox_cpu_ms_per_payment,
+            sandbox_cpu_ms_per_request: c.sandbox_cpu_ms_per_request,
+            server_counters: m.server.clone(),
             steps: m
                 .steps
                 .iter()
@@ -731,6 +860,94 @@ mod tests {
         assert_eq!(percentile(&v, 0.0), Some(1));
         assert_eq!(percentile(&[], 50.0), None);
         assert_eq!(percentile(&[7], 99.9), Some(7));
+    }
+
+    fn measurement(ok_ops: u64, ok_requests: u64, server: Option<ServerCounters>) -> Measurement {
+        Measurement {
+            latencies_us: vec![1_000; ok_ops as usize],
+            ok_ops,
+            ok_requests,
+            steps: Vec::new(),
+            errors: 4,
+            error_samples: Vec::new(),
+            elapsed: Duration::from_secs(10),
+            server,
+        }
+    }
+
+    #[test]
+    fn costs_per_payment_and_request() {
+        let c = ServerCounters {
+            routes: vec!["POST /a".into(), "POST /b".into()],
+            route_requests: Some(2_004),
+            route_statements: Some(12_024),
+            db_transactions: Some(3_000),
+            db_commits: Some(750),
+            server_cpu_secs: Some(5.0),
+            sandbox_cpu_secs: Some(1.0),
+            clock_ticks_per_sec: 100,
+            metrics_error: None,
+        };
+        let m = measurement(1_000, 2_002, Some(c.clone()));
+        let st = ScenarioStats::new(Scenario::Payment, "sqlite", 64, &m);
+        // 12,024 statements / 1,000 payments; / 2,004 requests.
+        assert_eq!(st.statements_per_payment, Some(12.02));
+        assert_eq!(st.statements_per_request, Some(6.0));
+        assert_eq!(st.commits_per_fsync, Some(4.0));
+        // 5 s of CPU for 1,000 payments, 2,004 requests.
+        assert_eq!(st.server_cpu_ms_per_payment, Some(5.0));
+        assert_eq!(st.server_cpu_ms_per_request, Some(2.495));
+        assert_eq!(st.sandbox_cpu_ms_per_payment, Some(1.0));
+        assert_eq!(st.sandbox_cpu_ms_per_request, Some(0.499));
+        assert_eq!(st.server_counters.as_ref(), Some(&c));
+
+        // PostgreSQL: no commits per fsync; a GET scenario: no per-payment figures.
+        let st = ScenarioStats::new(Scenario::Status, "postgres", 64, &m);
+        assert_eq!(st.commits_per_fsync, None);
+        assert_eq!(st.statements_per_payment, None);
+        assert_eq!(st.server_cpu_ms_per_payment, None);
+        assert_eq!(st.statements_per_request, Some(6.0));
+
+        // No /metrics: CPU per request falls back to the bench's completed requests
+        // (2,002 ok + 4 errors).
+        let bare = ServerCounters {
+            server_cpu_secs: Some(2.006),
+            sandbox_cpu_secs: None,
+            metrics_error: Some("GET /metrics: HTTP 404 Not Found".into()),
+            ..Default::default()
+        };
+        let st = ScenarioStats::new(
+            Scenario::Refund,
+            "sqlite",
+            64,
+            &measurement(0, 2_002, Some(bare)),
+        );
+        assert_eq!(st.statements_per_request, None);
+        assert_eq!(st.commits_per_fsync, None);
+        assert_eq!(st.server_cpu_ms_per_request, Some(1.0));
+        assert_eq!(st.sandbox_cpu_ms_per_request, None);
+
+        // Not probed at all; and no payment in the window: nothing to divide by.
+        let st = ScenarioStats::new(Scenario::Payment, "sqlite", 64, &measurement(3, 6, None));
+        assert_eq!(st.statements_per_payment, None);
+        assert_eq!(st.server_cpu_ms_per_request, None);
+        let st = ScenarioStats::new(Scenario::Payment, "sqlite", 64, &measurement(0, 0, Some(c)));
+        assert_eq!(st.statements_per_payment, None);
+        assert_eq!(st.server_cpu_ms_per_payment, None);
+    }
+
+    #[test]
+    fn every_scenario_names_its_routes() {
+        use clap::ValueEnum;
+        for s in Scenario::value_variants() {
+            let routes = s.routes();
+            assert!(!routes.is_empty());
+            assert_eq!(routes.len(), if s.counts_payments() { 2 } else { 1 });
+            for (method, route) in routes {
+                assert!(route.starts_with('/'));
+                assert_eq!(*method == "GET", !s.is_payment());
+            }
+        }
     }
 
     #[test]

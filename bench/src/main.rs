@@ -7,6 +7,7 @@ mod checkout;
 mod limits;
 mod load;
 mod payments;
+mod probe;
 mod report;
 mod runs;
 mod server;
@@ -133,8 +134,11 @@ async fn run(args: Args) -> Result<ExitCode> {
             "== target {}: healthz only, no server management",
             target.base
         );
+        // Someone else's server: its /metrics if it has one, but no pid to read CPU from.
+        let probe = runs::new_probe(&target.base, None, None, "target", &mut report.notes).await?;
+        let run = runs::run_scenarios(&target, &plans[0], "target", Some(&probe));
         tokio::select! {
-            r = runs::run_scenarios(&target, &plans[0], "target") => report.results = r?,
+            r = run => report.results = r?,
             _ = tokio::signal::ctrl_c() => return Ok(interrupted()),
         }
     } else {
@@ -148,7 +152,7 @@ async fn run(args: Args) -> Result<ExitCode> {
     }
 
     if args.target_url.is_none() {
-        report.target = Some(report::target_check(&report.results));
+        report.targets = report::targets(&report.results);
     }
     print_summary(&report);
     std::fs::create_dir_all(&args.out_dir)
@@ -244,7 +248,7 @@ fn new_report(args: &Args, plans: &[RunPlan]) -> Report {
         warmup_secs: args.warmup_secs,
         target_url: args.target_url.clone(),
         results: Vec::new(),
-        target: None,
+        targets: Vec::new(),
         skipped: Vec::new(),
         notes: Vec::new(),
     }
@@ -346,9 +350,9 @@ fn print_summary(report: &Report) {
             );
         }
     }
-    if let Some(t) = &report.target {
+    if !report.targets.is_empty() {
         println!();
-        for l in report::target_lines(t) {
+        for l in report::target_lines(&report.targets) {
             println!("{l}");
         }
     }

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::{Client, Url};
+use reqwest::{Client, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -32,6 +34,8 @@ pub const REFUND_CENTS: i64 = 1;
 pub const SEED_CONCURRENCY: usize = 32;
 /// The sandbox token confirm is called with (an approved Visa credit card).
 pub const CARD_TOKEN: &str = "tok_visa";
+/// The body of every confirm: `{"token":CARD_TOKEN}`, sent without copying.
+const CONFIRM_BODY: &str = r#"{"token":"tok_visa"}"#;
 
 /// `n` random bytes from the OS, or (without `/dev/urandom`) from std's randomly keyed
 /// SipHash over a counter and the clock. No extra crate needed.
@@ -106,12 +110,17 @@ pub struct Seat {
 /// The time a step of a multi-request operation took.
 pub type Steps = Vec<(&'static str, Duration)>;
 
-/// Sends a JSON request and returns the parsed body of a 2xx answer. A failure's kind is
-/// prefixed with `step` so errors of different steps stay apart.
-pub async fn send_json(
+/// Sends a request, and for a 2xx answer deserializes the body as `T` and hands status and
+/// value to `check`, whose result it returns. `T` is a small struct with only the fields
+/// the bench looks at (serde skips the rest of the body without building it), or
+/// [`Value`] where the whole answer is wanted (setup, not measured). A failure's kind is
+/// prefixed with `step` so errors of different steps stay apart; a failure of `check`
+/// without an example gets the start of the body as one.
+pub async fn send_checked<T: DeserializeOwned, R>(
     req: reqwest::RequestBuilder,
     step: &str,
-) -> Result<(reqwest::StatusCode, Value), Failure> {
+    check: impl FnOnce(StatusCode, T) -> Result<R, Failure>,
+) -> Result<R, Failure> {
     let fail = |kind: String, example: String| Failure {
         kind: format!("{step}: {kind}"),
         example,
@@ -130,13 +139,73 @@ pub async fn send_json(
     if !status.is_success() {
         return Err(fail(format!("HTTP {status}"), load::snippet(&body)));
     }
-    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+    let v: T = serde_json::from_slice(&body).map_err(|e| {
         fail(
-            format!("HTTP {status} with a body that is not JSON: {e}"),
+            format!("HTTP {status} with a body that is not the expected JSON: {e}"),
             load::snippet(&body),
         )
     })?;
-    Ok((status, v))
+    check(status, v).map_err(|f| {
+        let example = if f.example.is_empty() {
+            load::snippet(&body)
+        } else {
+            f.example
+        };
+        fail(f.kind, example)
+    })
+}
+
+/// [`send_checked`] keeping the whole answer: status and JSON value of a 2xx answer.
+pub async fn send_json(
+    req: reqwest::RequestBuilder,
+    step: &str,
+) -> Result<(StatusCode, Value), Failure> {
+    send_checked(req, step, |status, v: Value| Ok((status, v))).await
+}
+
+/// A failure of an answer's check, to be prefixed with the step and given the start of
+/// the body by [`send_checked`].
+pub fn bad_answer(kind: impl Into<String>) -> Failure {
+    Failure {
+        kind: kind.into(),
+        example: String::new(),
+    }
+}
+
+/// The part of a prePayment answer the bench reads: `paymentAttempt.uuid`.
+#[derive(Debug, Deserialize)]
+struct PrepaymentAnswer {
+    #[serde(rename = "paymentAttempt")]
+    payment_attempt: Option<AttemptUuid>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AttemptUuid {
+    uuid: Option<String>,
+}
+
+/// The part of a confirm or refund answer the bench reads: `paymentAttempt.status`,
+/// `.responseDescription` and `.transaction.uuid`.
+#[derive(Debug, Deserialize)]
+struct AttemptAnswer {
+    #[serde(rename = "paymentAttempt")]
+    payment_attempt: Option<AttemptOutcome>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AttemptOutcome {
+    status: Option<String>,
+    response_description: Option<String>,
+    transaction: Option<AttemptUuid>,
+}
+
+/// `paymentAttempt.uuid` of a prePayment answer.
+fn attempt_uuid(a: PrepaymentAnswer) -> Result<String, Failure> {
+    a.payment_attempt
+        .and_then(|p| p.uuid)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| bad_answer("no paymentAttempt.uuid in the answer"))
 }
 
 /// Everything one payment (prePayment + confirm) needs, prepared once per worker.
@@ -166,7 +235,12 @@ impl Payer {
         })
     }
 
-    fn post(&self, client: &Client, url: Url, body: Vec<u8>) -> reqwest::RequestBuilder {
+    fn post(
+        &self,
+        client: &Client,
+        url: Url,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::RequestBuilder {
         let req = client
             .post(url)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -182,15 +256,8 @@ impl Payer {
     pub async fn pay(&self, client: &Client, steps: &mut Steps) -> Result<String, Failure> {
         let t0 = Instant::now();
         let req = self.post(client, self.prepay_url.clone(), self.prepay_body.clone());
-        let (_, v) = send_json(req, "prepayment").await?;
+        let uuid = send_checked(req, "prepayment", |_, a| attempt_uuid(a)).await?;
         steps.push(("prepayment", t0.elapsed()));
-        let uuid = v
-            .pointer("/paymentAttempt/uuid")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Failure {
-                kind: "prepayment: no paymentAttempt.uuid in the answer".into(),
-                example: load::snippet(v.to_string().as_bytes()),
-            })?;
         let url = format!(
             "{}/payment/kpayment/v1/paymentattempts/{uuid}/confirm",
             self.base
@@ -200,39 +267,37 @@ impl Payer {
             example: url.clone(),
         })?;
         let t1 = Instant::now();
-        let body = format!(r#"{{"token":"{CARD_TOKEN}"}}"#).into_bytes();
-        let (status, v) = send_json(self.post(client, url, body), "confirm").await?;
-        let charge = succeeded("confirm", status, &v)?;
+        let req = self.post(client, url, CONFIRM_BODY);
+        let charge = send_checked(req, "confirm", succeeded).await?;
         steps.push(("confirm", t1.elapsed()));
         Ok(charge)
     }
 }
 
 /// Checks a 200 answer whose `paymentAttempt.status` is `Succeeded` and returns
-/// `paymentAttempt.transaction.uuid`.
-fn succeeded(step: &str, status: reqwest::StatusCode, v: &Value) -> Result<String, Failure> {
-    let attempt_status = v
-        .pointer("/paymentAttempt/status")
-        .and_then(Value::as_str)
+/// `paymentAttempt.transaction.uuid` (for [`send_checked`], which prefixes the step).
+fn succeeded(status: StatusCode, a: AttemptAnswer) -> Result<String, Failure> {
+    let attempt = a.payment_attempt;
+    let attempt_status = attempt
+        .as_ref()
+        .and_then(|p| p.status.as_deref())
         .unwrap_or("(none)");
-    if status != reqwest::StatusCode::OK || attempt_status != "Succeeded" {
+    if status != StatusCode::OK || attempt_status != "Succeeded" {
         // 202: the processor's answer is unknown; the attempt stays in flight.
-        let reason = v
-            .pointer("/paymentAttempt/responseDescription")
-            .and_then(Value::as_str)
+        let reason = attempt
+            .as_ref()
+            .and_then(|p| p.response_description.as_deref())
             .unwrap_or("");
         return Err(Failure {
-            kind: format!("{step}: HTTP {status}, paymentAttempt.status {attempt_status}"),
+            kind: format!("HTTP {status}, paymentAttempt.status {attempt_status}"),
             example: format!("responseDescription: {reason}"),
         });
     }
-    v.pointer("/paymentAttempt/transaction/uuid")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| Failure {
-            kind: format!("{step}: Succeeded without paymentAttempt.transaction.uuid"),
-            example: load::snippet(v.to_string().as_bytes()),
-        })
+    attempt
+        .and_then(|p| p.transaction)
+        .and_then(|t| t.uuid)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| bad_answer("Succeeded without paymentAttempt.transaction.uuid"))
 }
 
 /// A refund of `REFUND_CENTS` against one worker's charge, prepared once per worker.
@@ -265,8 +330,7 @@ impl Refunder {
         if let Some(a) = &self.auth {
             req = req.header(AUTHORIZATION, a.clone());
         }
-        let (status, v) = send_json(req, "refund").await?;
-        succeeded("refund", status, &v).map(|_| ())
+        send_checked(req, "refund", succeeded).await.map(|_| ())
     }
 }
 
@@ -418,6 +482,50 @@ mod tests {
         assert!(parts[2].starts_with('4'));
         assert!(matches!(&parts[3][..1], "8" | "9" | "a" | "b"));
         assert_eq!(random_token().len(), 32);
+    }
+
+    #[test]
+    fn answers_are_read_for_their_fields_only() {
+        let prepay: PrepaymentAnswer = serde_json::from_str(
+            r#"{"paymentAttempt":{"uuid":"a-1","status":"Created","amount":1.0,
+                "fees":[{"x":1}],"transaction":null},"dealer":{"name":"D"}}"#,
+        )
+        .unwrap();
+        assert_eq!(attempt_uuid(prepay).unwrap(), "a-1");
+        for body in [
+            r#"{"paymentAttempt":{"status":"Created"}}"#,
+            r#"{"paymentAttempt":{"uuid":""}}"#,
+            r#"{"paymentAttempt":null}"#,
+            r#"{}"#,
+        ] {
+            let a: PrepaymentAnswer = serde_json::from_str(body).unwrap();
+            assert!(attempt_uuid(a)
+                .unwrap_err()
+                .kind
+                .contains("no paymentAttempt.uuid"));
+        }
+
+        let ok = r#"{"paymentAttempt":{"uuid":"a-1","status":"Succeeded",
+            "responseDescription":"Approved","transaction":{"uuid":"t-9","amount":1.03}},
+            "invoice":{"balance":5}}"#;
+        let a: AttemptAnswer = serde_json::from_str(ok).unwrap();
+        assert_eq!(succeeded(StatusCode::OK, a).unwrap(), "t-9");
+        // 202 outcome unknown, or 200 Failed: errors with the reason as the example.
+        let a: AttemptAnswer = serde_json::from_str(ok).unwrap();
+        let f = succeeded(StatusCode::ACCEPTED, a).unwrap_err();
+        assert_eq!(f.kind, "HTTP 202 Accepted, paymentAttempt.status Succeeded");
+        let failed = r#"{"paymentAttempt":{"status":"Failed","responseDescription":"Declined"}}"#;
+        let f = succeeded(StatusCode::OK, serde_json::from_str(failed).unwrap()).unwrap_err();
+        assert_eq!(f.kind, "HTTP 200 OK, paymentAttempt.status Failed");
+        assert_eq!(f.example, "responseDescription: Declined");
+        let f = succeeded(StatusCode::OK, serde_json::from_str("{}").unwrap()).unwrap_err();
+        assert!(f.kind.ends_with("paymentAttempt.status (none)"));
+        let no_tx = r#"{"paymentAttempt":{"status":"Succeeded","transaction":null}}"#;
+        let f = succeeded(StatusCode::OK, serde_json::from_str(no_tx).unwrap()).unwrap_err();
+        assert!(f.kind.contains("without paymentAttempt.transaction.uuid"));
+        // An empty example is filled in with the body by send_checked.
+        assert!(f.example.is_empty());
+        assert_eq!(CONFIRM_BODY, format!(r#"{{"token":"{CARD_TOKEN}"}}"#));
     }
 
     #[test]

@@ -42,8 +42,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_url: Option<String>,
     pub results: Vec<ScenarioStats>,
-    /// The product target and how each database fared against it.
-    pub target: Option<TargetCheck>,
+    /// The engine issue's targets, each with the measured figure and whether it passed
+    /// (empty with `--target-url`).
+    pub targets: Vec<TargetResult>,
     pub skipped: Vec<Skipped>,
     /// Warnings such as an unclean server shutdown.
     pub notes: Vec<String>,
@@ -89,81 +90,299 @@ pub fn now_utc() -> (String, u64) {
     (ts, secs)
 }
 
-/// The throughput the product asks for: `payment` with this sandbox latency and this
-/// many clients must reach this many payments/s.
-pub const TARGET_LATENCY_MS: u64 = 200;
-pub const TARGET_CONCURRENCY: usize = 1000;
-pub const TARGET_PAYMENTS_PER_SEC: f64 = 3000.0;
+/// Which figure of a row a target is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    PaymentsPerSec,
+    P99Ms,
+    VsHealthz,
+    StatementsPerPayment,
+}
 
-/// The product target and the matching `payment` rows (none when the run did not
-/// include that latency and concurrency).
-#[derive(Debug, Serialize)]
-pub struct TargetCheck {
-    pub scenario: String,
+impl Metric {
+    /// The row's field in `latest.json`.
+    pub fn field(self) -> &'static str {
+        match self {
+            Metric::PaymentsPerSec => "payments_per_sec",
+            Metric::P99Ms => "p99_ms",
+            Metric::VsHealthz => "vs_healthz",
+            Metric::StatementsPerPayment => "statements_per_payment",
+        }
+    }
+
+    pub fn value(self, r: &ScenarioStats) -> Option<f64> {
+        match self {
+            Metric::PaymentsPerSec => r.payments_per_sec,
+            Metric::P99Ms => r.p99_ms,
+            Metric::VsHealthz => r.vs_healthz,
+            Metric::StatementsPerPayment => r.statements_per_payment,
+        }
+    }
+
+    /// A value with its unit, as in the target lines.
+    pub fn show(self, v: f64) -> String {
+        match self {
+            Metric::PaymentsPerSec => format!("{v:.1} payments/s"),
+            Metric::P99Ms => format!("{v:.2} ms"),
+            Metric::VsHealthz => format!("{}× healthz", ratio(Some(v)).trim_end_matches('×')),
+            Metric::StatementsPerPayment => format!("{v:.2}"),
+        }
+    }
+
+    /// What is measured, in the target lines.
+    fn subject(self, scenario: &str) -> String {
+        match self {
+            Metric::PaymentsPerSec | Metric::VsHealthz => scenario.to_string(),
+            Metric::P99Ms => format!("{scenario} p99"),
+            Metric::StatementsPerPayment => "statements per payment".into(),
+        }
+    }
+
+    /// The threshold with its unit.
+    fn show_threshold(self, v: f64) -> String {
+        match self {
+            Metric::PaymentsPerSec => format!("{v:.0} payments/s"),
+            Metric::P99Ms => format!("{v} ms"),
+            Metric::VsHealthz => format!("{v}× healthz"),
+            Metric::StatementsPerPayment => format!("{v}"),
+        }
+    }
+}
+
+/// One target of the engine issue, for one database: the figure `metric` of the row
+/// (`scenario`, `database`, `sandbox_latency_ms`, `concurrency`) must be at least (or,
+/// with `at_most`, at most) `threshold`.
+#[derive(Clone, Debug)]
+pub struct TargetSpec {
+    pub scenario: &'static str,
+    pub database: &'static str,
     pub sandbox_latency_ms: u64,
     pub concurrency: usize,
-    pub payments_per_sec: f64,
-    pub results: Vec<TargetResult>,
+    pub metric: Metric,
+    pub at_most: bool,
+    pub threshold: f64,
 }
 
-#[derive(Debug, Serialize)]
-pub struct TargetResult {
-    pub database: String,
-    pub payments_per_sec: f64,
-    /// `payments_per_sec` over the target.
-    pub fraction: f64,
-    pub met: bool,
-}
-
-/// Compares the `payment` rows at the target's latency and concurrency with the target.
-pub fn target_check(results: &[ScenarioStats]) -> TargetCheck {
-    let rows = results.iter().filter(|r| {
-        r.scenario == "payment"
-            && r.sandbox_latency_ms == TARGET_LATENCY_MS
-            && r.concurrency == TARGET_CONCURRENCY
-    });
-    TargetCheck {
-        scenario: "payment".into(),
-        sandbox_latency_ms: TARGET_LATENCY_MS,
-        concurrency: TARGET_CONCURRENCY,
-        payments_per_sec: TARGET_PAYMENTS_PER_SEC,
-        results: rows
-            .map(|r| {
-                let pps = r.payments_per_sec.unwrap_or(0.0);
-                TargetResult {
-                    database: r.database.clone(),
-                    payments_per_sec: pps,
-                    fraction: (pps / TARGET_PAYMENTS_PER_SEC * 1000.0).round() / 1000.0,
-                    met: pps >= TARGET_PAYMENTS_PER_SEC,
-                }
-            })
-            .collect(),
-    }
-}
-
-/// The target check as lines for stdout.
-pub fn target_lines(t: &TargetCheck) -> Vec<String> {
-    let head = format!(
-        "target: {} at {} ms sandbox latency with {} clients >= {:.0} payments/s",
-        t.scenario, t.sandbox_latency_ms, t.concurrency, t.payments_per_sec
-    );
-    if t.results.is_empty() {
-        return vec![format!(
-            "{head}: not measured in this run (needs --sandbox-latencies with {} and --latency-concurrency {})",
-            t.sandbox_latency_ms, t.concurrency
-        )];
-    }
-    std::iter::once(format!("{head}:"))
-        .chain(t.results.iter().map(|r| {
+impl TargetSpec {
+    /// E.g. `payment on sqlite with the in-process sandbox and 64 clients >= 3000
+    /// payments/s`.
+    pub fn describe(&self) -> String {
+        let run = if self.sandbox_latency_ms == 0 {
             format!(
-                "  {}: {:.1} payments/s, {:.1}% of target: {}",
-                r.database,
-                r.payments_per_sec,
-                r.fraction * 100.0,
-                if r.met { "met" } else { "NOT met" }
+                "with the in-process sandbox and {} clients",
+                self.concurrency
             )
-        }))
+        } else {
+            format!(
+                "at {} ms sandbox latency with {} clients",
+                self.sandbox_latency_ms, self.concurrency
+            )
+        };
+        format!(
+            "{} on {} {run} {} {}",
+            self.metric.subject(self.scenario),
+            self.database,
+            if self.at_most { "<=" } else { ">=" },
+            self.metric.show_threshold(self.threshold)
+        )
+    }
+}
+
+/// The in-process runs of the targets: the default `--concurrency` (and payment
+/// concurrency), sandbox latency 0.
+pub const TARGET_CONCURRENCY: usize = 64;
+/// The standalone-sandbox runs of the targets: 200 ms processor latency, 1,000 clients.
+pub const TARGET_LATENCY_MS: u64 = 200;
+pub const TARGET_LATENCY_CONCURRENCY: usize = 1000;
+/// Card payments/s per database (both the in-process and the 200 ms runs).
+pub const TARGET_PAYMENTS_PER_SEC: [(&str, f64); 2] = [("sqlite", 3000.0), ("postgres", 2000.0)];
+pub const TARGET_PAYMENT_P99_MS: f64 = 50.0;
+/// `paymentrequest` and `status` req/s over the run's healthz req/s.
+pub const TARGET_GET_VS_HEALTHZ: f64 = 0.35;
+pub const TARGET_STATEMENTS_PER_PAYMENT: f64 = 12.0;
+
+/// The engine issue's targets, one per database each, in the order they are printed.
+pub fn target_specs() -> Vec<TargetSpec> {
+    let inproc = |scenario, database, metric, at_most, threshold| TargetSpec {
+        scenario,
+        database,
+        sandbox_latency_ms: 0,
+        concurrency: TARGET_CONCURRENCY,
+        metric,
+        at_most,
+        threshold,
+    };
+    let mut out = Vec::new();
+    for (db, pps) in TARGET_PAYMENTS_PER_SEC {
+        out.push(inproc("payment", db, Metric::PaymentsPerSec, false, pps));
+    }
+    for (db, _) in TARGET_PAYMENTS_PER_SEC {
+        out.push(inproc(
+            "payment",
+            db,
+            Metric::P99Ms,
+            true,
+            TARGET_PAYMENT_P99_MS,
+        ));
+    }
+    for scenario in ["paymentrequest", "status"] {
+        for (db, _) in TARGET_PAYMENTS_PER_SEC {
+            out.push(inproc(
+                scenario,
+                db,
+                Metric::VsHealthz,
+                false,
+                TARGET_GET_VS_HEALTHZ,
+            ));
+        }
+    }
+    for (db, pps) in TARGET_PAYMENTS_PER_SEC {
+        out.push(TargetSpec {
+            scenario: "payment",
+            database: db,
+            sandbox_latency_ms: TARGET_LATENCY_MS,
+            concurrency: TARGET_LATENCY_CONCURRENCY,
+            metric: Metric::PaymentsPerSec,
+            at_most: false,
+            threshold: pps,
+        });
+    }
+    for (db, _) in TARGET_PAYMENTS_PER_SEC {
+        out.push(inproc(
+            "payment",
+            db,
+            Metric::StatementsPerPayment,
+            true,
+            TARGET_STATEMENTS_PER_PAYMENT,
+        ));
+    }
+    out
+}
+
+/// A target and how this run fared against it, as written to `latest.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetResult {
+    /// The target in words, as printed (`payment on sqlite with the in-process sandbox and
+    /// 64 clients >= 3000 payments/s`).
+    pub target: String,
+    pub scenario: String,
+    pub database: String,
+    pub sandbox_latency_ms: u64,
+    pub concurrency: usize,
+    /// The row's field compared: `payments_per_sec`, `p99_ms`, `vs_healthz` or
+    /// `statements_per_payment`.
+    pub metric: String,
+    /// `>=` or `<=`.
+    pub comparison: String,
+    pub threshold: f64,
+    /// The row's figure; `None` when the run had no such row or the row no such figure.
+    pub measured: Option<f64>,
+    /// `measured / threshold`, three decimals.
+    pub fraction: Option<f64>,
+    /// `PASS`, `MISS` or `not measured`.
+    pub status: String,
+    pub pass: Option<bool>,
+    /// Why it was not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Checks every target of [`target_specs`] against the rows of this report.
+pub fn targets(results: &[ScenarioStats]) -> Vec<TargetResult> {
+    target_specs()
+        .iter()
+        .map(|t| {
+            let row = results.iter().find(|r| {
+                r.scenario == t.scenario
+                    && r.database == t.database
+                    && r.sandbox_latency_ms == t.sandbox_latency_ms
+                    && r.concurrency == t.concurrency
+            });
+            let measured = row.and_then(|r| t.metric.value(r));
+            let note = match (row, measured) {
+                (None, _) => Some(format!(
+                    "no {} row on {} at sandbox latency {} ms with {} clients",
+                    t.scenario, t.database, t.sandbox_latency_ms, t.concurrency
+                )),
+                (Some(_), None) => Some(format!(
+                    "the {} row has no {}",
+                    t.scenario,
+                    t.metric.field()
+                )),
+                _ => None,
+            };
+            let pass = measured.map(|v| {
+                if t.at_most {
+                    v <= t.threshold
+                } else {
+                    v >= t.threshold
+                }
+            });
+            TargetResult {
+                target: t.describe(),
+                scenario: t.scenario.into(),
+                database: t.database.into(),
+                sandbox_latency_ms: t.sandbox_latency_ms,
+                concurrency: t.concurrency,
+                metric: t.metric.field().into(),
+                comparison: if t.at_most { "<=" } else { ">=" }.into(),
+                threshold: t.threshold,
+                measured,
+                fraction: measured.map(|v| (v / t.threshold * 1000.0).round() / 1000.0),
+                status: match pass {
+                    Some(true) => "PASS",
+                    Some(false) => "MISS",
+                    None => "not measured",
+                }
+                .into(),
+                pass,
+                note,
+            }
+        })
         .collect()
+}
+
+/// The targets as lines for stdout, one per target, then a count.
+pub fn target_lines(targets: &[TargetResult]) -> Vec<String> {
+    let metric = |t: &TargetResult| match t.metric.as_str() {
+        "payments_per_sec" => Metric::PaymentsPerSec,
+        "p99_ms" => Metric::P99Ms,
+        "vs_healthz" => Metric::VsHealthz,
+        _ => Metric::StatementsPerPayment,
+    };
+    let mut lines: Vec<String> = targets
+        .iter()
+        .map(|t| match t.measured {
+            None => format!(
+                "target: {}: not measured in this run ({})",
+                t.target,
+                t.note.as_deref().unwrap_or("no figure")
+            ),
+            Some(v) => {
+                let of_target = match t.fraction {
+                    Some(f) if t.comparison == ">=" => format!(", {:.1}% of target", f * 100.0),
+                    _ => String::new(),
+                };
+                format!(
+                    "target: {}: {}{of_target}: {}",
+                    t.target,
+                    metric(t).show(v),
+                    t.status
+                )
+            }
+        })
+        .collect();
+    let count = |s: &str| targets.iter().filter(|t| t.status == s).count();
+    if !targets.is_empty() {
+        lines.push(format!(
+            "targets: {} PASS, {} MISS, {} not measured (of {})",
+            count("PASS"),
+            count("MISS"),
+            count("not measured"),
+            targets.len()
+        ));
+    }
+    lines
 }
 
 fn opt(v: Option<f64>) -> String {
@@ -180,7 +399,9 @@ pub fn ratio(v: Option<f64>) -> String {
     }
 }
 
-const TABLE_HEADER: [&str; 11] = [
+const COLUMNS: usize = 17;
+
+const TABLE_HEADER: [&str; COLUMNS] = [
     "scenario",
     "database",
     "sandbox ms",
@@ -192,9 +413,30 @@ const TABLE_HEADER: [&str; 11] = [
     "p99.9 ms",
     "errors",
     "vs healthz",
+    "stmt/pay",
+    "stmt/req",
+    "commits/fsync",
+    "cpu ms/pay",
+    "cpu ms/req",
+    "sbx cpu ms/pay",
 ];
 
-fn table_row(r: &ScenarioStats) -> [String; 11] {
+/// A figure with `decimals`, `-` when it was not measured.
+fn fixed(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".into(), |x| format!("{x:.decimals$}"))
+}
+
+fn table_row(r: &ScenarioStats) -> [String; COLUMNS] {
+    // Per-payment columns only for the scenarios that count payments (blank otherwise, as
+    // payments/s); the sandbox's only in runs with the standalone processor.
+    let pays = r.payments_per_sec.is_some();
+    let per_payment = |v: Option<f64>, d: usize| {
+        if pays {
+            fixed(v, d)
+        } else {
+            String::new()
+        }
+    };
     [
         r.scenario.clone(),
         r.database.clone(),
@@ -208,13 +450,31 @@ fn table_row(r: &ScenarioStats) -> [String; 11] {
         opt(r.p999_ms),
         r.errors.to_string(),
         ratio(r.vs_healthz),
+        per_payment(r.statements_per_payment, 2),
+        fixed(r.statements_per_request, 2),
+        if r.database == "postgres" {
+            "—".into()
+        } else {
+            fixed(r.commits_per_fsync, 2)
+        },
+        per_payment(r.server_cpu_ms_per_payment, 3),
+        fixed(r.server_cpu_ms_per_request, 3),
+        if r.processor == "in-process" {
+            String::new()
+        } else {
+            per_payment(r.sandbox_cpu_ms_per_payment, 3)
+        },
     ]
 }
 
 /// The results table: one row per scenario, database and sandbox latency (one server
-/// run each); `vs healthz` is relative to the `healthz` row of the same run.
+/// run each); `vs healthz` is relative to the `healthz` row of the same run. The last six
+/// columns are the server's costs over the window: database statements per payment and
+/// per request, SQLite transactions per commit (fsync; `—` on PostgreSQL), server CPU ms
+/// per payment and per request, and the standalone sandbox processor's CPU ms per
+/// payment.
 pub fn table(results: &[ScenarioStats]) -> String {
-    let rows: Vec<[String; 11]> = results.iter().map(table_row).collect();
+    let rows: Vec<[String; COLUMNS]> = results.iter().map(table_row).collect();
     let mut widths = TABLE_HEADER.map(|h| h.chars().count());
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -520,23 +780,80 @@ fn subtitle(report: &Report) -> String {
     sub
 }
 
-pub fn svg(report: &Report) -> String {
-    let layout = Layout::new(&report.results);
-    // A third chart for payments/s when a payment scenario ran.
-    let payment_groups: Vec<Group> = layout
+/// The groups that have a value of `value` for some database.
+fn groups_with(layout: &Layout, value: fn(&ScenarioStats) -> Option<f64>) -> Vec<Group> {
+    layout
         .groups
         .iter()
-        .filter(|g| {
-            layout
-                .dbs
-                .iter()
-                .any(|d| layout.get(g, d, |r| r.payments_per_sec).is_some())
-        })
+        .filter(|g| layout.dbs.iter().any(|d| layout.get(g, d, value).is_some()))
         .cloned()
-        .collect();
-    let charts = if payment_groups.is_empty() { 2.0 } else { 3.0 };
+        .collect()
+}
+
+/// Statements per operation: per payment where payments are counted, else per request.
+fn statements_per_op(r: &ScenarioStats) -> Option<f64> {
+    if r.payments_per_sec.is_some() {
+        r.statements_per_payment
+    } else {
+        r.statements_per_request
+    }
+}
+
+/// Server CPU ms per operation: per payment where payments are counted, else per request.
+fn cpu_ms_per_op(r: &ScenarioStats) -> Option<f64> {
+    if r.payments_per_sec.is_some() {
+        r.server_cpu_ms_per_payment
+    } else {
+        r.server_cpu_ms_per_request
+    }
+}
+
+pub fn svg(report: &Report) -> String {
+    let layout = Layout::new(&report.results);
+    let throughput = Chart {
+        title: "Throughput (successful requests/s, higher is better)",
+        y_label: "requests / s",
+        value: |r| Some(r.rps),
+        label: |v| format!("{v:.0}"),
+    };
+    let p99 = Chart {
+        title: "p99 latency (ms; payment, checkout: the two-request pair; lower is better)",
+        y_label: "p99 latency (ms)",
+        value: |r| r.p99_ms,
+        label: |v| format!("{v:.2}"),
+    };
+    let payments = Chart {
+        title: "Card payments/s (both requests succeeded, higher is better)",
+        y_label: "payments / s",
+        value: |r| r.payments_per_sec,
+        label: |v| format!("{v:.1}"),
+    };
+    let statements = Chart {
+        title: "Database statements per payment (payment, checkout) or per request (others; lower is better)",
+        y_label: "statements / operation",
+        value: statements_per_op,
+        label: |v| format!("{v:.1}"),
+    };
+    let cpu = Chart {
+        title:
+            "Server CPU ms per payment (payment, checkout) or per request (others; lower is better)",
+        y_label: "server CPU ms / operation",
+        value: cpu_ms_per_op,
+        label: |v| format!("{v:.2}"),
+    };
+    // Throughput and p99 always; the others when some row has their figure.
+    let mut charts = vec![
+        (throughput, layout.groups.clone()),
+        (p99, layout.groups.clone()),
+    ];
+    for chart in [payments, statements, cpu] {
+        let groups = groups_with(&layout, chart.value);
+        if !groups.is_empty() {
+            charts.push((chart, groups));
+        }
+    }
     let width = layout.width;
-    let height = 70.0 + charts * CHART_H + 10.0;
+    let height = 70.0 + charts.len() as f64 * CHART_H + 10.0;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -575,34 +892,8 @@ pub fn svg(report: &Report) -> String {
             width / 2.0
         );
     }
-    let throughput = Chart {
-        title: "Throughput (successful requests/s, higher is better)",
-        y_label: "requests / s",
-        value: |r| Some(r.rps),
-        label: |v| format!("{v:.0}"),
-    };
-    let p99 = Chart {
-        title: "p99 latency (ms; payment, checkout: the two-request pair; lower is better)",
-        y_label: "p99 latency (ms)",
-        value: |r| r.p99_ms,
-        label: |v| format!("{v:.2}"),
-    };
-    bar_chart(&mut out, 60.0, &throughput, &layout, &layout.groups);
-    bar_chart(&mut out, 60.0 + CHART_H, &p99, &layout, &layout.groups);
-    if !payment_groups.is_empty() {
-        let payments = Chart {
-            title: "Card payments/s (both requests succeeded, higher is better)",
-            y_label: "payments / s",
-            value: |r| r.payments_per_sec,
-            label: |v| format!("{v:.1}"),
-        };
-        bar_chart(
-            &mut out,
-            60.0 + 2.0 * CHART_H,
-            &payments,
-            &layout,
-            &payment_groups,
-        );
+    for (i, (chart, groups)) in charts.iter().enumerate() {
+        bar_chart(&mut out, 60.0 + i as f64 * CHART_H, chart, &layout, groups);
     }
     out.push_str("</svg>\n");
     out
@@ -630,6 +921,7 @@ mod tests {
             errors: 0,
             error_samples: Vec::new(),
             elapsed: std::time::Duration::from_secs(1),
+            server: None,
         };
         ScenarioStats::new(s, "sqlite", 4, &m)
     }
@@ -653,32 +945,22 @@ mod tests {
         assert!(lines[2].contains("1000.0") && !lines[2].contains("100.0 "));
         assert!(lines[3].contains("200.0") && lines[3].contains("100.0"));
         let mut report = Report {
-            timestamp: "t".into(),
-            unix_time: 0,
-            git_commit: None,
-            nproc: 2,
-            os: "linux".into(),
-            arch: "x86_64".into(),
-            concurrency: 4,
-            payment_concurrency: 4,
             sandbox_latencies_ms: vec![0],
             latency_concurrency: None,
-            processor_timeout_secs: None,
-            duration_secs: 1,
-            warmup_secs: 0,
-            target_url: None,
             results: rows,
-            target: None,
-            skipped: Vec::new(),
-            notes: Vec::new(),
+            ..empty_report()
         };
-        assert!(svg(&report).contains("Card payments/s"));
+        let svg_text = svg(&report);
+        assert!(svg_text.contains("Card payments/s"));
+        // Without /metrics and pid there is nothing for the cost charts.
+        assert!(!svg_text.contains("Database statements"));
+        assert!(!svg_text.contains("Server CPU"));
         report.results.truncate(1);
         assert!(!svg(&report).contains("Card payments/s"));
     }
 
     #[test]
-    fn latency_column_ratio_and_target() {
+    fn latency_column_and_ratio() {
         use crate::load::Scenario;
         let mut rows = vec![
             stats(Scenario::Healthz, 40_000, 1000),
@@ -686,24 +968,209 @@ mod tests {
         ];
         for r in &mut rows {
             r.sandbox_latency_ms = 200;
-            r.concurrency = TARGET_CONCURRENCY;
+            r.processor = "http".into();
+            r.concurrency = TARGET_LATENCY_CONCURRENCY;
         }
         rows[1].vs_healthz = Some(0.015);
         let t = table(&rows);
         let lines: Vec<&str> = t.lines().collect();
-        assert!(lines[0].contains("sandbox ms") && lines[0].ends_with("vs healthz"));
-        assert!(lines[3].contains(" 200 ") && lines[3].ends_with("0.015×"));
+        assert!(lines[0].contains("sandbox ms") && lines[0].contains("  vs healthz  "));
+        assert!(lines[3].contains(" 200 ") && lines[3].contains(" 0.015×  "));
         // Columns line up although `×` takes two bytes.
         assert_eq!(lines[0].chars().count(), lines[3].chars().count());
-        let check = target_check(&rows);
-        assert_eq!(check.results.len(), 1);
-        assert_eq!(check.results[0].payments_per_sec, 300.0);
-        assert_eq!(check.results[0].fraction, 0.1);
-        assert!(!check.results[0].met);
-        assert!(target_lines(&check)[1].contains("NOT met"));
-        assert!(target_lines(&target_check(&rows[..1]))[0].contains("not measured"));
         assert_eq!(ratio(Some(0.25)), "0.25×");
         assert_eq!(ratio(None), "-");
+    }
+
+    /// Splits a table line into its cells (cells hold no double spaces).
+    fn cells(line: &str) -> Vec<String> {
+        line.split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn cost_columns() {
+        use crate::load::Scenario;
+        let mut rows = vec![
+            stats(Scenario::Healthz, 1000, 1000),
+            stats(Scenario::Payment, 200, 100),
+            stats(Scenario::Payment, 200, 100),
+            stats(Scenario::Status, 500, 500),
+        ];
+        for r in &mut rows[..2] {
+            r.statements_per_request = Some(0.0);
+            r.commits_per_fsync = None;
+            r.server_cpu_ms_per_request = Some(0.05);
+        }
+        rows[1].statements_per_payment = Some(11.5);
+        rows[1].statements_per_request = Some(5.75);
+        rows[1].commits_per_fsync = Some(3.2);
+        rows[1].server_cpu_ms_per_payment = Some(0.612);
+        rows[1].server_cpu_ms_per_request = Some(0.306);
+        // The same on PostgreSQL at 200 ms with the standalone sandbox.
+        rows[2] = ScenarioStats {
+            database: "postgres".into(),
+            sandbox_latency_ms: 200,
+            processor: "http".into(),
+            sandbox_cpu_ms_per_payment: Some(0.101),
+            ..rows[1].clone()
+        };
+        let t = table(&rows);
+        let lines: Vec<&str> = t.lines().collect();
+        let head = cells(lines[0]);
+        assert_eq!(
+            head[11..],
+            [
+                "stmt/pay",
+                "stmt/req",
+                "commits/fsync",
+                "cpu ms/pay",
+                "cpu ms/req",
+                "sbx cpu ms/pay"
+            ]
+        );
+        // Columns line up (`—` and `×` are one column each); a blank last cell is trimmed.
+        for l in &lines {
+            assert!(l.chars().count() <= lines[0].chars().count());
+        }
+        assert_eq!(lines[4].chars().count(), lines[0].chars().count());
+        // healthz, SQLite, in-process: no per-payment cells, no sandbox cell; nothing
+        // committed: `-`.
+        let healthz = cells(lines[2]);
+        assert_eq!(healthz[healthz.len() - 3..], ["0.00", "-", "0.050"]);
+        let pay = cells(lines[3]);
+        assert_eq!(pay[11..], ["11.50", "5.75", "3.20", "0.612", "0.306"]);
+        // PostgreSQL: `—` for commits per fsync; the standalone sandbox's CPU per payment.
+        let pg = cells(lines[4]);
+        assert_eq!(pg[11..], ["11.50", "5.75", "—", "0.612", "0.306", "0.101"]);
+        // Not measured at all (no /metrics, no pid): `-` per request, blank per payment.
+        let status = cells(lines[5]);
+        assert_eq!(status[status.len() - 3..], ["-", "-", "-"]);
+
+        let report = Report {
+            results: rows,
+            ..empty_report()
+        };
+        let svg = svg(&report);
+        assert!(svg.contains("Database statements per payment"));
+        assert!(svg.contains("payment / sqlite / sandbox 0 ms: 11.5<"));
+        assert!(svg.contains("Server CPU ms per payment"));
+        assert!(svg.contains("payment / postgres / sandbox 200 ms: 0.61<"));
+        assert!(svg.contains("healthz / sqlite / sandbox 0 ms: 0.05<"));
+    }
+
+    /// Rows of one server run at `latency_ms` on `db` with the given figures.
+    fn run_rows(db: &str, latency_ms: u64, workers: usize) -> Vec<ScenarioStats> {
+        use crate::load::Scenario;
+        let mut rows = vec![
+            stats(Scenario::Healthz, 10_000, 10_000),
+            stats(Scenario::PaymentRequest, 4_000, 4_000),
+            stats(Scenario::Status, 3_000, 3_000),
+            stats(Scenario::Payment, 6_200, 3_100),
+        ];
+        for r in &mut rows {
+            r.database = db.into();
+            r.sandbox_latency_ms = latency_ms;
+            r.concurrency = workers;
+        }
+        crate::runs::fill_ratios(&mut rows);
+        rows
+    }
+
+    #[test]
+    fn targets_pass_miss_and_unmeasured() {
+        let mut rows = run_rows("sqlite", 0, TARGET_CONCURRENCY);
+        rows[3].p99_ms = Some(40.0);
+        rows[3].statements_per_payment = Some(12.5);
+        let mut slow = run_rows("sqlite", TARGET_LATENCY_MS, TARGET_LATENCY_CONCURRENCY);
+        slow[3].payments_per_sec = Some(2_500.0);
+        rows.extend(slow);
+        // PostgreSQL at the wrong concurrency: not the targets' run.
+        rows.extend(run_rows("postgres", 0, 32));
+
+        let t = targets(&rows);
+        assert_eq!(t.len(), 12);
+        let find = |db: &str, metric: &str, scenario: &str, latency: u64| {
+            t.iter()
+                .find(|x| {
+                    x.database == db
+                        && x.metric == metric
+                        && x.scenario == scenario
+                        && x.sandbox_latency_ms == latency
+                })
+                .unwrap()
+        };
+        let pps = find("sqlite", "payments_per_sec", "payment", 0);
+        assert_eq!((pps.measured, pps.pass), (Some(3_100.0), Some(true)));
+        assert_eq!(pps.threshold, 3_000.0);
+        assert_eq!(pps.fraction, Some(1.033));
+        assert_eq!(
+            find("postgres", "payments_per_sec", "payment", 0).threshold,
+            2_000.0
+        );
+        assert_eq!(find("sqlite", "p99_ms", "payment", 0).status, "PASS");
+        assert_eq!(
+            find("sqlite", "vs_healthz", "paymentrequest", 0).status,
+            "PASS"
+        );
+        let st = find("sqlite", "vs_healthz", "status", 0);
+        assert_eq!((st.measured, st.status.as_str()), (Some(0.3), "MISS"));
+        let slow = find("sqlite", "payments_per_sec", "payment", 200);
+        assert_eq!((slow.concurrency, slow.pass), (1000, Some(false)));
+        let stmts = find("sqlite", "statements_per_payment", "payment", 0);
+        assert_eq!((stmts.comparison.as_str(), stmts.pass), ("<=", Some(false)));
+        let pg = find("postgres", "payments_per_sec", "payment", 200);
+        assert_eq!(
+            (pg.measured, pg.pass, pg.status.as_str()),
+            (None, None, "not measured")
+        );
+
+        let lines = target_lines(&t);
+        assert_eq!(lines.len(), 13);
+        assert_eq!(
+            lines[0],
+            "target: payment on sqlite with the in-process sandbox and 64 clients >= 3000 payments/s: \
+             3100.0 payments/s, 103.3% of target: PASS"
+        );
+        assert_eq!(
+            lines[1],
+            "target: payment on postgres with the in-process sandbox and 64 clients >= 2000 payments/s: \
+             not measured in this run (no payment row on postgres at sandbox latency 0 ms with 64 clients)"
+        );
+        assert_eq!(
+            lines[2],
+            "target: payment p99 on sqlite with the in-process sandbox and 64 clients <= 50 ms: 40.00 ms: PASS"
+        );
+        assert_eq!(
+            lines[6],
+            "target: status on sqlite with the in-process sandbox and 64 clients >= 0.35× healthz: \
+             0.30× healthz, 85.7% of target: MISS"
+        );
+        assert_eq!(
+            lines[8],
+            "target: payment on sqlite at 200 ms sandbox latency with 1000 clients >= 3000 payments/s: \
+             2500.0 payments/s, 83.3% of target: MISS"
+        );
+        assert_eq!(
+            lines[10],
+            "target: statements per payment on sqlite with the in-process sandbox and 64 clients <= 12: 12.50: MISS"
+        );
+        assert!(lines[11].contains("not measured in this run (no payment row"));
+        assert_eq!(lines[12], "targets: 3 PASS, 3 MISS, 6 not measured (of 12)");
+        // A row without the figure (here: /metrics was not read).
+        rows[3].statements_per_payment = None;
+        let t = targets(&rows);
+        assert_eq!(
+            t[10].note.as_deref(),
+            Some("the payment row has no statements_per_payment")
+        );
+        let json = serde_json::to_value(&t[0]).unwrap();
+        assert_eq!(json["status"], "PASS");
+        assert_eq!(json["comparison"], ">=");
+        assert!(json.get("note").is_none());
     }
 
     #[test]
@@ -746,7 +1213,7 @@ mod tests {
             warmup_secs: 0,
             target_url: None,
             results: Vec::new(),
-            target: None,
+            targets: Vec::new(),
             skipped: Vec::new(),
             notes: Vec::new(),
         }

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use crate::checkout;
 use crate::load::{self, Demo, LoadConfig, Scenario, ScenarioStats, Seeded, Target};
 use crate::payments;
+use crate::probe::Probe;
 use crate::server::{self, DbEnv, Processor, ServeOpts, Service};
 
 /// `serve --processor-timeout-secs` default; the bench never passes less with a latency.
@@ -166,7 +167,7 @@ async fn bench_run(
 ) -> Result<Vec<ScenarioStats>> {
     let db = env.kind.name();
     let label = format!("{db}, sandbox {} ms", plan.latency_ms);
-    let mut sandbox = None;
+    let mut sandbox: Option<Service> = None;
     let processor = if plan.latency_ms == 0 {
         Processor::InProcess
     } else {
@@ -185,7 +186,19 @@ async fn bench_run(
         processor_timeout_secs: plan.processor_timeout_secs,
         operator_token: payments::random_token(),
     };
-    let result = serve_and_run(bin, env, port, demo, plan, &opts, &label, notes).await;
+    let sandbox_pid = sandbox.as_ref().and_then(Service::pid);
+    let result = serve_and_run(
+        bin,
+        env,
+        port,
+        demo,
+        plan,
+        &opts,
+        sandbox_pid,
+        &label,
+        notes,
+    )
+    .await;
     if let Some(svc) = sandbox {
         note_stop(svc, &label, env, notes).await;
     }
@@ -205,7 +218,8 @@ async fn start_sandbox(bin: &Path, env: &DbEnv, latency_ms: u64) -> Result<Servi
     Ok(svc)
 }
 
-/// Starts the server, runs the plan's scenarios against it and stops it.
+/// Starts the server, runs the plan's scenarios against it (probing its `/metrics` and
+/// CPU time, and the CPU time of the sandbox processor `sandbox_pid`) and stops it.
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
 async fn serve_and_run(
     bin: &Path,
@@ -214,6 +228,7 @@ async fn serve_and_run(
     demo: &Demo,
     plan: &RunPlan,
     opts: &ServeOpts,
+    sandbox_pid: Option<u32>,
     label: &str,
     notes: &mut Vec<String>,
 ) -> Result<Vec<ScenarioStats>> {
@@ -236,16 +251,41 @@ async fn serve_and_run(
         srv.base_url,
         ready.as_secs_f64()
     );
-    let result = match Target::new(
-        &srv.base_url,
-        Some(demo.clone()),
-        Some(&opts.operator_token),
-    ) {
-        Ok(target) => run_scenarios(&target, plan, env.kind.name()).await,
-        Err(e) => Err(e),
-    };
+    let result = async {
+        let target = Target::new(
+            &srv.base_url,
+            Some(demo.clone()),
+            Some(&opts.operator_token),
+        )?;
+        let probe = new_probe(&srv.base_url, srv.pid(), sandbox_pid, label, notes).await?;
+        run_scenarios(&target, plan, env.kind.name(), Some(&probe)).await
+    }
+    .await;
     note_stop(srv, label, env, notes).await;
     result
+}
+
+/// A probe of the server at `base`; when its `/metrics` cannot be read, a warning (also
+/// in `notes`) says which figures are missing.
+pub async fn new_probe(
+    base: &str,
+    server_pid: Option<u32>,
+    sandbox_pid: Option<u32>,
+    label: &str,
+    notes: &mut Vec<String>,
+) -> Result<Probe> {
+    let (probe, warning) = Probe::new(base, server_pid, sandbox_pid).await?;
+    if let Some(w) = warning {
+        let n = format!(
+            "{label}: {w}; statements per payment/request and commits per fsync not measured"
+        );
+        eprintln!("warning: {n}");
+        notes.push(n);
+    }
+    if server_pid.is_none() {
+        eprintln!("   {label}: server pid unknown; its CPU time is not measured");
+    }
+    Ok(probe)
 }
 
 /// Stops a service; an unclean exit after SIGTERM breaks the shutdown contract, so it is
@@ -301,11 +341,13 @@ async fn seed_scenario(
 
 /// Runs the plan's scenarios in order against one server and fills in `vs_healthz`
 /// (relative to this run's `healthz`). `db` names the rows; progress lines show the
-/// run as `db@<latency>ms`.
+/// run as `db@<latency>ms`. With a `probe`, every row also gets the server's counters
+/// and CPU time over its window.
 pub async fn run_scenarios(
     target: &Target,
     plan: &RunPlan,
     db: &str,
+    probe: Option<&Probe>,
 ) -> Result<Vec<ScenarioStats>> {
     let cfg = plan.cfg;
     let tag = format!("{db}@{}ms", plan.latency_ms);
@@ -321,7 +363,7 @@ pub async fn run_scenarios(
         );
         // A fresh pool per scenario, so no scenario inherits warm connections.
         let client = load::build_client(workers)?;
-        let m = load::run(&client, target, s, workers, &seeded, cfg).await?;
+        let m = load::run(&client, target, s, workers, &seeded, cfg, probe).await?;
         let mut st = ScenarioStats::new(s, db, workers, &m);
         st.seed_secs = seed_secs;
         st.sandbox_latency_ms = plan.latency_ms;
@@ -362,6 +404,40 @@ fn print_progress(tag: &str, st: &ScenarioStats) {
             step.count
         );
     }
+    if let Some(line) = cost_line(st) {
+        eprintln!("   {tag}/{}:   {line}", st.scenario);
+    }
+    if let Some(c) = &st.server_counters {
+        if let Some(e) = &c.metrics_error {
+            eprintln!("   {tag}/{}:   server counters not read: {e}", st.scenario);
+        } else if c.route_requests == Some(0) && st.requests > 0 {
+            // The route labels of /metrics do not match what the bench expects.
+            eprintln!(
+                "   {tag}/{}:   warning: /metrics counted no request on {}",
+                st.scenario,
+                c.routes.join(", ")
+            );
+        }
+    }
+}
+
+/// The server's costs of a row in one line, e.g. `server: 11.50 statements/payment,
+/// 5.75 statements/request, 3.20 commits/fsync, 0.612 ms CPU/payment, ...`.
+fn cost_line(st: &ScenarioStats) -> Option<String> {
+    let figures = [
+        (st.statements_per_payment, "statements/payment", 2),
+        (st.statements_per_request, "statements/request", 2),
+        (st.commits_per_fsync, "commits/fsync", 2),
+        (st.server_cpu_ms_per_payment, "ms CPU/payment", 3),
+        (st.server_cpu_ms_per_request, "ms CPU/request", 3),
+        (st.sandbox_cpu_ms_per_payment, "ms sandbox CPU/payment", 3),
+        (st.sandbox_cpu_ms_per_request, "ms sandbox CPU/request", 3),
+    ];
+    let parts: Vec<String> = figures
+        .iter()
+        .filter_map(|(v, what, d)| v.map(|v| format!("{v:.d$} {what}", d = *d)))
+        .collect();
+    (!parts.is_empty()).then(|| format!("server: {}", parts.join(", ")))
 }
 
 /// Sets every row's `vs_healthz`: its req/s over the `healthz` req/s among `rows` (one
@@ -451,6 +527,7 @@ mod tests {
             errors: 0,
             error_samples: Vec::new(),
             elapsed: Duration::from_secs(1),
+            server: None,
         };
         let mut rows = vec![
             ScenarioStats::new(Scenario::Healthz, "sqlite", 1, &m(40_000)),

@@ -345,6 +345,13 @@ impl Service {
         })
     }
 
+    /// The child's process id (`None` once it has been reaped). The bench starts the
+    /// binary itself, not a shell, so this is the server's (or processor's) own pid, whose
+    /// `/proc/<pid>/stat` has its CPU time.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The log file's name, for messages.
     pub fn log_name(&self) -> String {
         self.log

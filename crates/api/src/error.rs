@@ -1,11 +1,12 @@
-//! The API error type. Handlers return `ApiError`; a middleware renders it in the envelope
-//! of the route family the request addressed (v1, v3 or Checkout, SPEC §1), so one error
-//! value serves every family and no handler formats an envelope itself.
+//! The API error type: an [`EngineError`] (or a parsing error of the HTTP layer itself) with
+//! its HTTP status. A middleware renders it in the envelope of the route family the request
+//! addressed (v1, v3 or Checkout, SPEC §1), so one error value serves every family and no
+//! handler formats an envelope itself.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::catalog::{checkout, v1, CatalogEntry};
-use store::StoreError;
+use engine::{EngineError, Kind};
 
 /// Which envelope a route answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,25 +28,7 @@ impl Family {
     }
 }
 
-/// Conditions that exist in every family under different catalog entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Generic {
-    /// Unparseable body, wrong content, unknown route.
-    Malformed,
-    /// A required field is absent.
-    Missing,
-    /// A field is present but its value is unacceptable.
-    Invalid,
-    Internal,
-    Unavailable,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
-    V1(CatalogEntry),
-    Checkout(CatalogEntry),
-    Generic(Generic),
-}
+pub use engine::{Code, Generic};
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -215,19 +198,28 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        if e.is_unavailable() {
-            tracing::warn!(error = %e, "database unavailable");
-            ApiError::unavailable("the database is unavailable; retry shortly")
-        } else {
-            ApiError::internal(e)
-        }
+/// The status each kind of engine failure answers with.
+pub fn status_of(kind: Kind) -> StatusCode {
+    match kind {
+        Kind::Invalid => StatusCode::BAD_REQUEST,
+        Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Kind::Forbidden => StatusCode::FORBIDDEN,
+        Kind::NotFound => StatusCode::NOT_FOUND,
+        Kind::Conflict => StatusCode::CONFLICT,
+        Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+        Kind::BadGateway => StatusCode::BAD_GATEWAY,
+        Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> ApiError {
-        StoreError::from(e).into()
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        ApiError {
+            status: status_of(e.kind),
+            code: e.code,
+            detail: e.detail,
+            retry_after: e.retry_after,
+        }
     }
 }

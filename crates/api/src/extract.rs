@@ -197,42 +197,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Checks a free-text field: trimmed length within `max` and no control characters.
-pub fn text(field: &str, value: &str, max: usize) -> ApiResult<String> {
-    let v = value.trim();
-    if v.chars().count() > max {
-        return Err(ApiError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    if v.chars().any(|c| c.is_control()) {
-        return Err(ApiError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(v.to_string())
-}
-
-/// Like [`text`] but the value must also be non-empty.
-pub fn required_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<String> {
-    let v = text(field, value.ok_or_else(|| ApiError::missing(field))?, max)?;
-    if v.is_empty() {
-        return Err(ApiError::missing(field));
-    }
-    Ok(v)
-}
-
-pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
-    match value {
-        None => Ok(None),
-        Some(v) => {
-            let v = text(field, v, max)?;
-            Ok((!v.is_empty()).then_some(v))
-        }
-    }
-}
+pub use engine::validate::{optional_text, required_text, text};
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 //! different body is refused. Keys are namespaced by the caller's credentials and kept 24 h.
 
 use crate::app::AppState;
-use crate::auth::{credential_fingerprint, hmac_hex};
+use crate::auth::credential_fingerprint;
 use crate::error::{ApiError, Family};
 use crate::extract::MAX_BODY_BYTES;
 use crate::observe::is_documented;
@@ -13,13 +13,9 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::catalog::v1;
-use store::repo::idempotency::{self as repo, Claim};
+use engine::idempotency::Claim;
 
 pub const HEADER: &str = "idempotency-key";
-/// How long a key is remembered.
-pub const RETENTION_MS: i64 = 24 * 3600 * 1000;
-/// A claim this old with no stored response belongs to a request that died; it may be retried.
-const STALE_MS: i64 = 60_000;
 
 pub async fn idempotency(State(app): State<AppState>, req: Request, next: Next) -> Response {
     // Customer pages (browser form posts, CSRF-protected) never answer JSON, so the API's
@@ -64,10 +60,13 @@ async fn run(app: &AppState, req: Request, next: Next) -> Result<Response, ApiEr
     fingerprint.extend_from_slice(&bytes);
     // Keyed with the secret that is kept outside the database: bodies can carry card data,
     // and a plain hash of them would let a copy of the database test guesses offline.
-    let request_hash = hmac_hex(&app.card_hash_key, &fingerprint);
-    let now = domain::Timestamp::now().millis();
+    let request_hash = app.engine.request_fingerprint(&fingerprint);
 
-    match repo::claim(&app.db, &principal, &key, &request_hash, now).await? {
+    match app
+        .engine
+        .claim_key(&principal, &key, &request_hash)
+        .await?
+    {
         Claim::Claimed => {}
         Claim::Existing(row) if row.request_hash != request_hash => {
             return Err(ApiError::conflict(
@@ -90,7 +89,7 @@ async fn run(app: &AppState, req: Request, next: Next) -> Result<Response, ApiEr
                 return Ok(resp);
             }
             _ => {
-                if !repo::take_over_stale(&app.db, &principal, &key, now - STALE_MS, now).await? {
+                if !app.engine.take_over_key(&principal, &key).await? {
                     return Err(ApiError::conflict(
                         v1::ANOTHER_REQUEST_IN_PROGRESS,
                         "Idempotency-Key: a request with this key is still being processed",
@@ -107,7 +106,7 @@ async fn run(app: &AppState, req: Request, next: Next) -> Result<Response, ApiEr
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
         Err(e) => {
-            let _ = repo::release(&app.db, &principal, &key).await;
+            let _ = app.engine.release_key(&principal, &key).await;
             return Err(ApiError::internal(format!("reading response body: {e}")));
         }
     };
@@ -115,7 +114,7 @@ async fn run(app: &AppState, req: Request, next: Next) -> Result<Response, ApiEr
         // Nothing to replay: let a retry run the request again. If the database is what
         // failed, the release may fail too; the client still gets the original answer (with
         // its Retry-After) and the claim becomes stale after STALE_MS.
-        if let Err(e) = repo::release(&app.db, &principal, &key).await {
+        if let Err(e) = app.engine.release_key(&principal, &key).await {
             tracing::warn!(error = %e, "could not release an idempotency key after a server error");
         }
     } else {
@@ -125,7 +124,9 @@ async fn run(app: &AppState, req: Request, next: Next) -> Result<Response, ApiEr
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/json");
         let text = String::from_utf8_lossy(&bytes);
-        repo::complete(&app.db, &principal, &key, parts.status.as_u16(), ct, &text).await?;
+        app.engine
+            .complete_key(&principal, &key, parts.status.as_u16(), ct, &text)
+            .await?;
     }
     Ok(Response::from_parts(parts, Body::from(bytes)).into_response())
 }

@@ -1,50 +1,65 @@
-//! The dealerpay HTTP API: routes, auth, wire mapping, OpenAPI, and the server itself.
+//! The dealerpay HTTP API: axum routes, authentication extractors, wire mapping, OpenAPI,
+//! the customer pages, and the server itself. Business rules live in the `engine` crate.
 
 pub mod app;
 pub mod auth;
-pub mod checkout_auth;
-pub mod core;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod listener;
+pub mod metrics;
 pub mod observe;
 pub mod openapi;
 pub mod pages;
 pub mod routes;
+pub mod sandbox_http;
+pub mod views;
 
 use app::{App, AppState, Config};
+use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use std::sync::Arc;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
-pub use axum::http::StatusCode;
 pub use error::{ApiError, ApiResult};
 
-/// The complete application: routes plus middleware (outermost first: request id/log/metrics,
-/// idempotency, error rendering).
+/// The complete application: routes plus middleware (outermost first: access log, metrics
+/// and statement counting; request ids; tracing span; idempotency; error rendering; the
+/// request deadline; the pages' rate limits).
 pub fn router(state: AppState) -> axum::Router {
     let mut routes = openapi::routes().with_state(state.clone());
     // The in-process sandbox's 3-D Secure challenge pages.
     if let Some(sb) = &state.sandbox {
-        routes = routes.merge(processor::http::challenge_router(sb.clone()));
+        routes = routes.merge(sandbox_http::challenge_router(sb.clone()));
     }
+    let request_id = HeaderName::from_static(observe::REQUEST_ID);
     routes
         .fallback(|| async {
             ApiError::generic(
-                axum::http::StatusCode::NOT_FOUND,
+                StatusCode::NOT_FOUND,
                 error::Generic::Malformed,
                 "no such route",
             )
         })
         .layer(from_fn_with_state(state.clone(), pages::guard::rate_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.config.request_timeout,
+        ))
         .layer(from_fn(observe::render_errors))
         .layer(from_fn_with_state(state.clone(), idempotency::idempotency))
+        .layer(from_fn(observe::buffer_body))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(from_fn_with_state(state, observe::observe))
 }
 
 /// Connects, migrates and builds the shared state.
 pub async fn build(database_url: &str, config: Config) -> anyhow::Result<AppState> {
-    let db = store::Db::connect(database_url).await?;
-    db.migrate().await?;
+    let db = store::open(database_url).await?;
     Ok(Arc::new(App::new(db, database_url, config).await?))
 }
 
@@ -54,8 +69,7 @@ pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            let cutoff = domain::Timestamp::now().millis() - idempotency::RETENTION_MS;
-            match store::repo::idempotency::purge_older_than(&state.db, cutoff).await {
+            match state.engine.purge_keys().await {
                 Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency keys"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
@@ -76,15 +90,16 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let housekeeping = spawn_housekeeping(state.clone());
-    let resolver = core::resolver::spawn(state.clone());
+    let jobs = engine::jobs::spawn(state.engine.clone(), state.config.resolver_interval);
     let app = router(state);
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     // Peer addresses for the pages' per-client rate limits.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = signalled_tx.send(());
-    });
+    let app = app.into_make_service_with_connect_info::<listener::PeerAddr>();
+    let server =
+        axum::serve(listener::Guarded::new(listener), app).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = signalled_tx.send(());
+        });
     let deadline = async {
         if signalled_rx.await.is_ok() {
             tokio::time::sleep(DRAIN_DEADLINE).await;
@@ -100,6 +115,6 @@ pub async fn serve(
         }
     };
     housekeeping.abort();
-    resolver.abort();
+    jobs.abort();
     r
 }

@@ -4,121 +4,34 @@
 use crate::app::AppState;
 use crate::error::{ApiError, Family};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use std::collections::HashMap;
-use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// Latency histogram bucket bounds, seconds.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
-
-#[derive(Default)]
-struct Series {
-    count: u64,
-    sum: f64,
-    buckets: [u64; BUCKETS.len()],
-}
-
-#[derive(Default)]
-pub struct Metrics {
-    series: Mutex<HashMap<(Method, String, u16), Series>>,
-    in_flight: AtomicI64,
-}
-
-impl Metrics {
-    fn observe(&self, method: Method, route: String, status: u16, secs: f64) {
-        let mut map = self.series.lock().unwrap();
-        let s = map.entry((method, route, status)).or_default();
-        s.count += 1;
-        s.sum += secs;
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                s.buckets[i] += 1;
-            }
-        }
-    }
-
-    /// Prometheus text exposition format.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP dealerpay_http_requests_in_flight Requests being served.\n");
-        out.push_str("# TYPE dealerpay_http_requests_in_flight gauge\n");
-        let _ = writeln!(
-            out,
-            "dealerpay_http_requests_in_flight {}",
-            self.in_flight.load(Ordering::Relaxed)
-        );
-        out.push_str(
-            "# HELP dealerpay_http_request_duration_seconds Request latency by route and status.\n",
-        );
-        out.push_str("# TYPE dealerpay_http_request_duration_seconds histogram\n");
-        let map = self.series.lock().unwrap();
-        let mut keys: Vec<_> = map.keys().collect();
-        keys.sort_by(|a, b| {
-            (a.1.as_str(), a.0.as_str(), a.2).cmp(&(b.1.as_str(), b.0.as_str(), b.2))
-        });
-        for key in keys {
-            let s = &map[key];
-            let labels = format!(
-                "method=\"{}\",route=\"{}\",status=\"{}\"",
-                key.0,
-                key.1.replace('"', ""),
-                key.2
-            );
-            for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "dealerpay_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}",
-                    s.buckets[i]
-                );
-            }
-            let _ = writeln!(
-                out,
-                "dealerpay_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                s.count
-            );
-            let _ = writeln!(
-                out,
-                "dealerpay_http_request_duration_seconds_sum{{{labels}}} {}",
-                s.sum
-            );
-            let _ = writeln!(
-                out,
-                "dealerpay_http_request_duration_seconds_count{{{labels}}} {}",
-                s.count
-            );
-        }
-        out
-    }
-}
-
-/// Outermost layer: request id, access log, metrics.
+/// Outermost layer: access log, metrics, statements per request. A client's `x-request-id`
+/// is kept only when it is short and plain (it is logged); otherwise the request-id layer
+/// inside makes a new one.
 pub async fn observe(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let request_id = req
+    let valid = req
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| {
+        .is_some_and(|v| {
             !v.is_empty()
                 && v.len() <= 64
                 && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-        })
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    req.headers_mut().insert(
-        REQUEST_ID,
-        HeaderValue::from_str(&request_id).expect("validated above"),
-    );
+        });
+    if !valid {
+        req.headers_mut().remove(REQUEST_ID);
+    }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let route = req
@@ -126,15 +39,16 @@ pub async fn observe(State(app): State<AppState>, mut req: Request, next: Next) 
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string());
     app.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-    let mut resp = next.run(req).await;
+    let (resp, statements) = db::counting(next.run(req)).await;
     app.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     let secs = start.elapsed().as_secs_f64();
     let status = resp.status().as_u16();
-    resp.headers_mut().insert(
-        REQUEST_ID,
-        HeaderValue::from_str(&request_id).expect("validated above"),
-    );
     let route = route.unwrap_or_else(|| "unmatched".into());
+    let request_id = resp
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     tracing::info!(
         target: "dealerpay::http",
         request_id = %request_id,
@@ -142,11 +56,62 @@ pub async fn observe(State(app): State<AppState>, mut req: Request, next: Next) 
         path = %path,
         route = %route,
         status,
+        statements,
         latency_ms = (secs * 1000.0 * 100.0).round() / 100.0,
         "request"
     );
-    app.metrics.observe(method, route, status, secs);
+    app.metrics.observe(method, route, status, secs, statements);
     resp
+}
+
+/// How much of an oversized body is read and thrown away so the connection stays usable;
+/// past this the connection is closed instead.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Reads the whole request body (up to the body limit) before anything answers. A route
+/// that refuses early (wrong credentials, wrong content type) or a body over the limit would
+/// otherwise be answered while the client is still sending, and the connection would close
+/// under it: a broken pipe for that client instead of the error, and for the next request
+/// the client sends on the same keep-alive connection.
+pub async fn buffer_body(req: Request, next: Next) -> Response {
+    use http_body_util::BodyExt;
+    let (parts, mut body) = req.into_parts();
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    let mut over = false;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { break };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen > crate::extract::MAX_BODY_BYTES {
+            over = true;
+            buf = Vec::new();
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        } else {
+            buf.extend_from_slice(&data);
+        }
+    }
+    if over {
+        let path = parts.uri.path();
+        if crate::pages::is_page_path(path) {
+            return crate::pages::framework_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                crate::pages::request_locale(None, &parts.headers),
+            );
+        }
+        return ApiError::generic(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            crate::error::Generic::Malformed,
+            format!("body: larger than {} bytes", crate::extract::MAX_BODY_BYTES),
+        )
+        .render(Family::of(path), is_documented(&parts.method, path));
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(buf)))
+        .await
 }
 
 /// The three routes whose pages list their statuses; they answer only with those.
@@ -162,7 +127,7 @@ pub fn is_documented(method: &Method, path: &str) -> bool {
 /// `render_errors` for customer pages: HTML, never JSON.
 async fn render_page_errors(req: Request, next: Next) -> Response {
     let locale = crate::pages::locale_of(&req);
-    let resp = match tokio::spawn(next.run(req)).await {
+    let resp = match AssertUnwindSafe(next.run(req)).catch_unwind().await {
         Ok(r) => r,
         Err(_) => return crate::pages::framework_error(StatusCode::INTERNAL_SERVER_ERROR, locale),
     };
@@ -183,13 +148,10 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     }
     let family = Family::of(req.uri().path());
     let documented = is_documented(req.method(), req.uri().path());
-    // Run the handler in its own task so that a panic becomes a 500, not a dropped connection.
-    let resp = match tokio::spawn(next.run(req)).await {
+    // A panic becomes a 500, not a dropped connection (the panic hook printed its message).
+    let resp = match AssertUnwindSafe(next.run(req)).catch_unwind().await {
         Ok(r) => r,
-        Err(e) => {
-            let _ = e; // The panic message was already printed by the panic hook.
-            return ApiError::internal("handler panicked").render(family, documented);
-        }
+        Err(_) => return ApiError::internal("handler panicked").render(family, documented),
     };
     if let Some(err) = resp.extensions().get::<ApiError>() {
         return err.render(family, documented);
@@ -210,6 +172,15 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
             StatusCode::NOT_FOUND => {
                 ApiError::generic(status, crate::error::Generic::Malformed, "no such route")
             }
+            // The request deadline (or a body that never finished arriving).
+            StatusCode::SERVICE_UNAVAILABLE => {
+                ApiError::unavailable("the request took too long; retry shortly")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::generic(
+                status,
+                crate::error::Generic::Malformed,
+                format!("body: larger than {} bytes", crate::extract::MAX_BODY_BYTES),
+            ),
             s if s.is_server_error() => ApiError::internal(format!("framework answered {s}")),
             s => ApiError::generic(
                 s,

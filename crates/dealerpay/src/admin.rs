@@ -1,9 +1,9 @@
 //! `dealerpay admin …`: the operator's tools, run directly against the database.
 
 use api::app::AppState;
-use api::core::partners::{self, GrantView, TokenRequest};
-use api::ApiError;
 use clap::Subcommand;
+use engine::partners::{GrantSpec, MintToken, Partner};
+use engine::{Actor, EngineError};
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -65,46 +65,56 @@ pub enum AdminCommand {
     RotateSigningKey,
 }
 
-fn fail(e: ApiError) -> anyhow::Error {
-    anyhow::anyhow!("{}: {}", e.entry(api::error::Family::V1).title, e.detail)
+fn fail(e: EngineError) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", e.code, e.detail)
+}
+
+fn view(p: &Partner) -> serde_json::Value {
+    serde_json::json!({
+        "uuid": p.partner.uuid,
+        "username": p.partner.username,
+        "disabled": p.partner.disabled,
+        "grants": p.grants.iter().map(|g| serde_json::json!({
+            "dealerUuid": g.dealer_uuid, "departmentUuid": g.department_uuid, "scope": g.scope,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 pub async fn run(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
-    let db = &state.db;
+    let e = &state.engine;
+    let op = Actor::Operator;
     let out =
         |v: serde_json::Value| println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     match cmd {
         AdminCommand::PartnerCreate { username } => {
-            let c = partners::create(db, &username).await.map_err(fail)?;
+            let c = e.create_partner(&op, &username).await.map_err(fail)?;
             out(
                 serde_json::json!({ "uuid": c.uuid, "username": c.username, "password": c.secret }),
             );
         }
         AdminCommand::PartnerShow { partner } => {
-            let uuid = partners::uuid_for(db, &partner).await.map_err(fail)?;
-            out(serde_json::to_value(
-                partners::view(db, &uuid).await.map_err(fail)?,
-            )?);
+            let uuid = e.partner_uuid_for(&op, &partner).await.map_err(fail)?;
+            out(view(&e.get_partner(&op, &uuid).await.map_err(fail)?));
         }
         AdminCommand::PartnerDisable { partner } => {
-            let uuid = partners::uuid_for(db, &partner).await.map_err(fail)?;
-            out(serde_json::to_value(
-                partners::set_disabled(db, &uuid, true)
+            let uuid = e.partner_uuid_for(&op, &partner).await.map_err(fail)?;
+            out(view(
+                &e.set_partner_disabled(&op, &uuid, true)
                     .await
                     .map_err(fail)?,
-            )?);
+            ));
         }
         AdminCommand::PartnerEnable { partner } => {
-            let uuid = partners::uuid_for(db, &partner).await.map_err(fail)?;
-            out(serde_json::to_value(
-                partners::set_disabled(db, &uuid, false)
+            let uuid = e.partner_uuid_for(&op, &partner).await.map_err(fail)?;
+            out(view(
+                &e.set_partner_disabled(&op, &uuid, false)
                     .await
                     .map_err(fail)?,
-            )?);
+            ));
         }
         AdminCommand::RotateSecret { partner } => {
-            let uuid = partners::uuid_for(db, &partner).await.map_err(fail)?;
-            let c = partners::rotate_secret(db, &uuid).await.map_err(fail)?;
+            let uuid = e.partner_uuid_for(&op, &partner).await.map_err(fail)?;
+            let c = e.rotate_partner_secret(&op, &uuid).await.map_err(fail)?;
             out(
                 serde_json::json!({ "uuid": c.uuid, "username": c.username, "password": c.secret }),
             );
@@ -115,15 +125,13 @@ pub async fn run(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
             department,
             scope,
         } => {
-            let uuid = partners::uuid_for(db, &partner).await.map_err(fail)?;
-            let g = GrantView {
+            let uuid = e.partner_uuid_for(&op, &partner).await.map_err(fail)?;
+            let g = GrantSpec {
                 dealer_uuid: dealer,
                 department_uuid: department,
                 scope,
             };
-            out(serde_json::to_value(
-                partners::grant(db, &uuid, &g).await.map_err(fail)?,
-            )?);
+            out(view(&e.grant(&op, &uuid, g).await.map_err(fail)?));
         }
         AdminCommand::Revoke {
             partner,
@@ -131,15 +139,13 @@ pub async fn run(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
             department,
             scope,
         } => {
-            let uuid = partners::uuid_for(db, &partner).await.map_err(fail)?;
-            let g = GrantView {
+            let uuid = e.partner_uuid_for(&op, &partner).await.map_err(fail)?;
+            let g = GrantSpec {
                 dealer_uuid: dealer,
                 department_uuid: department,
                 scope,
             };
-            out(serde_json::to_value(
-                partners::revoke(db, &uuid, &g).await.map_err(fail)?,
-            )?);
+            out(view(&e.revoke(&op, &uuid, g).await.map_err(fail)?));
         }
         AdminCommand::Token {
             kind,
@@ -147,29 +153,32 @@ pub async fn run(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
             scopes,
             ttl,
         } => {
-            let req = TokenRequest {
-                kind,
-                uuid,
-                scopes,
-                ttl_seconds: Some(ttl),
-            };
-            out(serde_json::to_value(
-                partners::mint(db, &state.token_key, &req)
-                    .await
-                    .map_err(fail)?,
-            )?);
-        }
-        AdminCommand::OperatorToken { label } => {
-            let token = partners::create_operator_token(db, &label)
+            let t = e
+                .mint_scoped_token(
+                    &op,
+                    MintToken {
+                        kind,
+                        uuid,
+                        scopes,
+                        ttl_seconds: Some(ttl),
+                    },
+                )
                 .await
                 .map_err(fail)?;
+            out(serde_json::json!({ "token": t.token, "expiresAt": t.expires_at }));
+        }
+        AdminCommand::OperatorToken { label } => {
+            let token = e.create_operator_token(&op, &label).await.map_err(fail)?;
             out(serde_json::json!({ "operatorToken": token }));
         }
         AdminCommand::RotateSigningKey => {
-            store::repo::keys::set(db, "token_signing_key", &api::auth::random_hex(32)).await?;
-            out(
-                serde_json::json!({ "rotated": true, "note": "restart running servers to load the new key" }),
-            );
+            engine::keys::rotate_signing_key(&e.db)
+                .await
+                .map_err(fail)?;
+            out(serde_json::json!({
+                "rotated": true,
+                "note": "running servers pick up the new key within one background pass (2 s by default)"
+            }));
         }
     }
     Ok(())

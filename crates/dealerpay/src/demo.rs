@@ -5,9 +5,8 @@
 //! second run never fails and always prints working credentials.
 
 use api::app::AppState;
-use api::auth::Principal;
-use api::core::{dealer_data as dd, partners, payment_requests as prq};
-use api::ApiError;
+use engine::{dealer_data as dd, partners, payment_requests as prq};
+use engine::{Actor, EngineError, Kind};
 use serde_json::json;
 
 pub const DEALER: &str = "6f1c2a3e-0d4b-4c5a-9e7f-1a2b3c4d5e01";
@@ -46,137 +45,195 @@ impl Seeded {
     }
 }
 
-fn fail(e: ApiError) -> anyhow::Error {
-    anyhow::anyhow!(
-        "seeding demo data failed: {} ({})",
-        e.detail,
-        e.entry(api::error::Family::V1).title
-    )
+fn fail(e: EngineError) -> anyhow::Error {
+    anyhow::anyhow!("seeding demo data failed: {} ({:?})", e.detail, e.code)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
-    serde_json::from_value(v).expect("demo payloads match the request types")
+fn profile<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
+    serde_json::from_value(v).expect("demo profiles match the profile types")
+}
+
+fn some(s: &str) -> Option<String> {
+    Some(s.to_string())
 }
 
 pub async fn seed(app: &AppState) -> anyhow::Result<Seeded> {
-    let op = Principal::Operator;
-    dd::upsert_dealer(
-        app,
+    let e = &app.engine;
+    let op = Actor::Operator;
+    e.upsert_dealer(
         &op,
-        DEALER,
-        parse(json!({
-            "name": "Demo Motors",
-            "settings": { "duplicateTransactionWindowMinutes": 10, "enforceCvv": true, "enforceZip": true,
-                          "surchargeEnabled": true, "surchargePercent": 3.0, "salesTaxEnabled": true,
-                          "salesTaxPercent": 8.25, "allowPartialPayments": true, "paymentProvider": "SANDBOX" },
-            "profile": { "phoneNumber": "+1 555 0100", "emailID": "service@demo-motors.example",
+        dd::UpsertDealer {
+            dealer_uuid: DEALER.into(),
+            name: some("Demo Motors"),
+            settings: dd::DealerSettingsChange {
+                duplicate_transaction_window_minutes: Some(10),
+                enforce_cvv: Some(true),
+                enforce_zip: Some(true),
+                surcharge_enabled: Some(true),
+                surcharge_percent: Some(3.0),
+                dual_pricing_enabled: None,
+                dual_pricing_percent: None,
+                sales_tax_enabled: Some(true),
+                sales_tax_percent: Some(8.25),
+                allow_partial_payments: Some(true),
+                payment_provider: some("SANDBOX"),
+                ach_provider: None,
+                preferred_dealer_id: None,
+            },
+            profile: profile(json!({ "phoneNumber": "+1 555 0100", "emailID": "service@demo-motors.example",
                          "website": "https://demo-motors.example", "serviceDeptHoursText": "Mon–Fri 7:00–18:00",
-                         "loanerOffered": true, "shuttleOffered": true, "nickName": "Demo" }
-        })),
+                         "loanerOffered": true, "shuttleOffered": true, "nickName": "Demo" })),
+        },
     )
     .await
     .map_err(fail)?;
-    dd::upsert_department(
-        app,
+    e.upsert_department(
         &op,
-        DEALER,
-        DEPARTMENT,
-        parse(json!({"name": "Service", "departmentType": "SERVICE"})),
+        dd::UpsertDepartment {
+            dealer_uuid: DEALER.into(),
+            department_uuid: DEPARTMENT.into(),
+            name: some("Service"),
+            department_type: some("SERVICE"),
+            profile: Default::default(),
+        },
     )
     .await
     .map_err(fail)?;
-    dd::upsert_associate(
-        app,
+    e.upsert_associate(
         &op,
-        DEALER,
-        ASSOCIATE,
-        parse(json!({"userUuid": "6f1c2a3e-0d4b-4c5a-9e7f-1a2b3c4d5e06", "firstName": "Sam", "lastName": "Advisor",
-                     "departmentUuid": DEPARTMENT, "profile": {"roleName": "Service Advisor", "roleAcronym": "SA"}})),
+        dd::UpsertAssociate {
+            dealer_uuid: DEALER.into(),
+            associate_uuid: ASSOCIATE.into(),
+            user_uuid: some("6f1c2a3e-0d4b-4c5a-9e7f-1a2b3c4d5e06"),
+            first_name: some("Sam"),
+            last_name: some("Advisor"),
+            department_uuid: some(DEPARTMENT),
+            profile: profile(json!({"roleName": "Service Advisor", "roleAcronym": "SA"})),
+        },
     )
     .await
     .map_err(fail)?;
-    dd::upsert_customer(
-        app,
+    e.upsert_customer(
         &op,
-        DEALER,
-        CUSTOMER,
-        parse(json!({"firstName": "Jordan", "lastName": "Rivera", "email": "jordan@example.com", "phone": "+1 555 0142",
-                     "profile": {"preferredLocale": "en"}})),
+        dd::UpsertCustomer {
+            dealer_uuid: DEALER.into(),
+            customer_uuid: CUSTOMER.into(),
+            first_name: some("Jordan"),
+            middle_name: None,
+            last_name: some("Rivera"),
+            company: None,
+            email: some("jordan@example.com"),
+            phone: some("+1 555 0142"),
+            blacklisted: false,
+            profile: profile(json!({"preferredLocale": "en"})),
+        },
     )
     .await
     .map_err(fail)?;
-    dd::upsert_vehicle(
-        app,
+    e.upsert_vehicle(
         &op,
-        DEALER,
-        VEHICLE,
-        parse(json!({"customerUuid": CUSTOMER, "vin": "1HGCM82633A004352", "make": "Honda",
-                     "profile": {"model": "Accord", "year": "2021", "color": "Blue", "mileage": "42000"}})),
+        dd::UpsertVehicle {
+            dealer_uuid: DEALER.into(),
+            vehicle_uuid: VEHICLE.into(),
+            customer_uuid: some(CUSTOMER),
+            vin: some("1HGCM82633A004352"),
+            make: some("Honda"),
+            profile: profile(
+                json!({"model": "Accord", "year": "2021", "color": "Blue", "mileage": "42000"}),
+            ),
+        },
     )
     .await
     .map_err(fail)?;
 
     let order_uuid = uuid::Uuid::new_v4().to_string();
     let order_number = format!("RO-{}", &order_uuid[..8].to_ascii_uppercase());
-    dd::upsert_order(
-        app,
+    let amount = domain::Money::from_cents(48_625).expect("a valid amount");
+    e.upsert_order(
         &op,
-        DEALER,
-        &order_uuid,
-        parse(json!({"orderNumber": order_number, "orderType": "RO", "amount": 486.25, "departmentUuid": DEPARTMENT,
-                     "customerUuid": CUSTOMER, "vehicleUuid": VEHICLE, "dealerAssociateUuid": ASSOCIATE,
-                     "profile": {"description": "30k service, brake pads", "mileageText": "42,000 mi"}})),
+        dd::UpsertOrder {
+            dealer_uuid: DEALER.into(),
+            order_uuid: order_uuid.clone(),
+            order_number: Some(order_number),
+            order_type: some("RO"),
+            order_status: None,
+            amount: Some(amount),
+            order_date: None,
+            department_uuid: some(DEPARTMENT),
+            customer_uuid: some(CUSTOMER),
+            vehicle_uuid: some(VEHICLE),
+            dealer_associate_uuid: some(ASSOCIATE),
+            profile: profile(
+                json!({"description": "30k service, brake pads", "mileageText": "42,000 mi"}),
+            ),
+        },
     )
     .await
     .map_err(fail)?;
     let invoice_guid = uuid::Uuid::new_v4().to_string();
-    dd::upsert_invoice(
-        app,
+    e.upsert_invoice(
         &op,
-        &invoice_guid,
-        parse(json!({"paymentDealer": {"dealerUuid": DEALER}, "paymentDealerOrder": {"dealerOrderUuid": order_uuid},
-                     "paymentCustomer": {"customerUuid": CUSTOMER}, "paymentUser": {"dealerAssociateUUID": ASSOCIATE},
-                     "amount": 486.25, "description": "Repair order invoice",
-                     "invoiceAttributes": {"laborTotal": "310.00", "partsTotal": "176.25"}})),
+        dd::UpsertInvoice {
+            invoice_guid: invoice_guid.clone(),
+            dealer_uuid: some(DEALER),
+            dealer_order_uuid: Some(order_uuid.clone()),
+            customer_uuid: some(CUSTOMER),
+            dealer_associate_uuid: some(ASSOCIATE),
+            amount: Some(amount),
+            invoice_date: None,
+            description: some("Repair order invoice"),
+            file_name: None,
+            reminder_date: None,
+            reminder_mileage: None,
+            attributes: [("laborTotal", "310.00"), ("partsTotal", "176.25")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        },
     )
     .await
     .map_err(fail)?;
-    let pr = prq::create(
-        app,
-        &op,
-        parse(json!({"dealerUuid": DEALER, "invoiceGuid": invoice_guid, "source": "DEMO", "locale": "en"})),
-    )
-    .await
-    .map_err(fail)?
-    .payment_request;
+    let pr = e
+        .create_payment_request(
+            &op,
+            prq::NewPaymentRequest {
+                dealer_uuid: some(DEALER),
+                invoice_guid: Some(invoice_guid.clone()),
+                amount: None,
+                ttl: None,
+                source: some("DEMO"),
+                source_info: None,
+                payment_type: None,
+                locale: some("en"),
+                attributes: Default::default(),
+            },
+        )
+        .await
+        .map_err(fail)?;
 
-    let creds = match partners::create(&app.db, USERNAME).await {
+    let creds = match e.create_partner(&op, USERNAME).await {
         Ok(c) => c,
-        Err(e) if e.status == api::StatusCode::CONFLICT => {
-            let uuid = partners::uuid_for(&app.db, USERNAME).await.map_err(fail)?;
-            partners::set_disabled(&app.db, &uuid, false)
+        Err(err) if err.kind == Kind::Conflict => {
+            let uuid = e.partner_uuid_for(&op, USERNAME).await.map_err(fail)?;
+            e.set_partner_disabled(&op, &uuid, false)
                 .await
                 .map_err(fail)?;
-            partners::rotate_secret(&app.db, &uuid)
-                .await
-                .map_err(fail)?
+            e.rotate_partner_secret(&op, &uuid).await.map_err(fail)?
         }
-        Err(e) => return Err(fail(e)),
+        Err(err) => return Err(fail(err)),
     };
-    let grant = partners::GrantView {
+    let grant = partners::GrantSpec {
         dealer_uuid: DEALER.into(),
         department_uuid: None,
         scope: "payment.all".into(),
     };
-    partners::grant(&app.db, &creds.uuid, &grant)
-        .await
-        .map_err(fail)?;
+    e.grant(&op, &creds.uuid, grant).await.map_err(fail)?;
     Ok(Seeded {
         username: creds.username,
         password: creds.secret,
         dealer_order_uuid: order_uuid,
         invoice_guid,
-        payment_request_guid: pr.guid,
+        payment_request_guid: pr.request.guid.clone(),
         pay_url: pr.pay_url,
         short_url: pr.short_url,
     })

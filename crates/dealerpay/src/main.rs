@@ -3,6 +3,11 @@
 mod admin;
 mod demo;
 
+/// The server allocates and frees many small buffers per request (rows, JSON); mimalloc's
+/// thread-local free lists do that with far less contention than glibc's malloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
@@ -53,6 +58,20 @@ struct ProcessorArgs {
     /// How often the in-flight resolver (and the session expiry job) runs, in milliseconds.
     #[arg(long, env = "DEALERPAY_RESOLVER_INTERVAL_MS", default_value_t = 2000)]
     resolver_interval_ms: u64,
+    /// More processors dealers may select by name (their `paymentProvider`): a standalone
+    /// sandbox at URL, as `NAME=URL` (repeatable).
+    #[arg(long = "processor", value_name = "NAME=URL", value_parser = parse_processor)]
+    processors: Vec<(String, String)>,
+}
+
+fn parse_processor(s: &str) -> Result<(String, String), String> {
+    let (name, url) = s.split_once('=').ok_or("expected NAME=URL")?;
+    let name = name.trim().to_ascii_uppercase();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err("NAME must be letters, digits or '_'".into());
+    }
+    url::Url::parse(url.trim()).map_err(|e| format!("URL: {e}"))?;
+    Ok((name, url.trim().to_string()))
 }
 
 #[derive(Subcommand)]
@@ -174,6 +193,9 @@ fn config(public_url: String, p: Option<&ProcessorArgs>) -> api::app::Config {
         c.processor_timeout = std::time::Duration::from_secs(p.processor_timeout_secs.max(1));
         c.lease_grace = std::time::Duration::from_millis(p.lease_grace_ms);
         c.resolver_interval = std::time::Duration::from_millis(p.resolver_interval_ms.max(10));
+        c.extra_processors = p.processors.clone();
+        // A request may wait for the processor, then record: well past the processor timeout.
+        c.request_timeout = c.processor_timeout * 2 + std::time::Duration::from_secs(30);
     }
     c
 }
@@ -226,9 +248,9 @@ async fn main() -> anyhow::Result<()> {
                 let seeded = demo::seed(&state).await?;
                 println!("{}", demo::instructions(&seeded, &public_url));
             }
-            tracing::info!(%addr, backend = ?state.db.backend(), "dealerpay listening");
+            tracing::info!(%addr, backend = ?state.engine.db.backend(), "dealerpay listening");
             api::serve(listener, state.clone(), shutdown_signal()).await?;
-            state.db.close().await;
+            state.engine.db.close().await;
             tracing::info!("stopped");
         }
         Command::Demo {
@@ -246,7 +268,7 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 println!("{}", demo::instructions(&seeded, &public_url));
             }
-            state.db.close().await;
+            state.engine.db.close().await;
         }
         Command::Admin { db, command } => {
             init_logging("warn");
@@ -254,7 +276,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("opening the database")?;
             let r = admin::run(&state, command).await;
-            state.db.close().await;
+            state.engine.db.close().await;
             r?;
         }
         Command::SandboxProcessor {
@@ -271,7 +293,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {listen}"))?;
             let addr = listener.local_addr()?;
-            let cfg = processor::sandbox::SandboxConfig {
+            let cfg = connectors::sandbox::SandboxConfig {
                 latency: std::time::Duration::from_millis(latency_ms),
                 slow_delay: std::time::Duration::from_millis(slow_ms),
                 public_url: public_url.unwrap_or_else(|| format!("http://{addr}")),
@@ -279,7 +301,7 @@ async fn main() -> anyhow::Result<()> {
                 fault_injection,
             };
             let sandbox = std::sync::Arc::new(
-                processor::sandbox::Sandbox::open(&ledger, cfg)
+                connectors::sandbox::Sandbox::open(&ledger, cfg)
                     .await
                     .context("opening the ledger")?,
             );
@@ -287,7 +309,7 @@ async fn main() -> anyhow::Result<()> {
             // With the peer address, so that the fault switch answers loopback clients only.
             axum::serve(
                 listener,
-                processor::http::api_router(sandbox)
+                api::sandbox_http::api_router(sandbox)
                     .into_make_service_with_connect_info::<std::net::SocketAddr>(),
             )
             .with_graceful_shutdown(shutdown_signal())
@@ -298,9 +320,12 @@ async fn main() -> anyhow::Result<()> {
             let state = api::build(&db.database, config(String::new(), Some(&processor)))
                 .await
                 .context("opening the database")?;
-            let report =
-                api::core::reconcile::reconcile(&state.db, state.processor.as_ref()).await?;
-            state.db.close().await;
+            let report = state
+                .engine
+                .reconcile()
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            state.engine.db.close().await;
             println!(
                 "processor ledger entries: {}\nour transactions: {}\napproved charges matched: {}\napproved refunds/voids matched: {}\nattempts in flight: {}",
                 report.processor_entries, report.our_transactions, report.approved_charges, report.approved_reversals, report.in_flight
@@ -319,7 +344,7 @@ async fn main() -> anyhow::Result<()> {
             let state = api::build(&db.database, config(String::new(), None))
                 .await
                 .context("opening the database")?;
-            state.db.close().await;
+            state.engine.db.close().await;
             println!("migrations applied");
         }
     }

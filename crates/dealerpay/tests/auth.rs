@@ -166,26 +166,27 @@ async fn dealer_and_department_tokens() {
     v1_error(&b, "INVALID_SCOPE_DEALER");
 
     // 100010: forged, tampered, expired dealer tokens.
-    let key = app.state.token_key.clone();
+    let engine = &app.state.engine;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let expired = api::auth::mint_token(
-        &key,
-        api::auth::TokenKind::Dealer,
+    let expired = engine.mint_token(
+        engine::auth::TokenKind::Dealer,
         &a.dealer,
         &[domain_all()],
         now - 7200,
         60,
     );
-    let forged = api::auth::mint_token(
+    let forged = sign_with(
         &[7u8; 32],
-        api::auth::TokenKind::Dealer,
-        &a.dealer,
-        &[domain_all()],
-        now,
-        600,
+        &engine.mint_token(
+            engine::auth::TokenKind::Dealer,
+            &a.dealer,
+            &[domain_all()],
+            now,
+            600,
+        ),
     );
     let mut tampered = dealer_token.clone();
     tampered.insert(10, 'x');
@@ -219,9 +220,8 @@ async fn dealer_and_department_tokens() {
     let (st, b) = status(&b_seed.department, &b_seed.invoice, &dept_token).await;
     assert_eq!(st, 401);
     v3_error(&b, "100014");
-    let expired = api::auth::mint_token(
-        &key,
-        api::auth::TokenKind::Department,
+    let expired = engine.mint_token(
+        engine::auth::TokenKind::Department,
         &a.department,
         &[domain_all()],
         now - 7200,
@@ -246,6 +246,15 @@ async fn dealer_and_department_tokens() {
 
 fn domain_all() -> domain::scope::Scope {
     domain::scope::Scope::All
+}
+
+/// The same token `dpt1.<claims>.<hmac>` signed with `key` instead of the server's key.
+fn sign_with(key: &[u8], token: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let (signing_input, _) = token.rsplit_once('.').unwrap();
+    let sig = URL_SAFE_NO_PAD.encode(engine::crypto::hmac_raw(key, signing_input.as_bytes()));
+    format!("{signing_input}.{sig}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,29 +344,32 @@ async fn a_partner_never_reads_or_changes_another_dealers_data() {
     assert_eq!(st, 401);
     v1_error(&body, "INVALID_SCOPE_DEALER");
     // B's data is untouched.
-    let name: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT last_name FROM customers WHERE uuid = '{}'",
-        b.customer
-    ))
-    .fetch_one(app.state.db.read())
-    .await
-    .unwrap();
+    let name: Option<String> = scalar_as(
+        app.db(),
+        format!(
+            "SELECT last_name FROM customers WHERE uuid = '{}'",
+            b.customer
+        ),
+        vec![],
+    )
+    .await;
     assert_eq!(name.as_deref(), Some("Rivera"));
-    let amount: i64 = sqlx::query_scalar(&format!(
-        "SELECT amount_cents FROM invoices WHERE guid = '{}'",
-        b.invoice
-    ))
-    .fetch_one(app.state.db.read())
-    .await
-    .unwrap();
+    let amount: i64 = scalar(
+        app.db(),
+        format!(
+            "SELECT amount_cents FROM invoices WHERE guid = '{}'",
+            b.invoice
+        ),
+        vec![],
+    )
+    .await;
     assert_eq!(amount, 20_000);
-    let dealer_name: String = sqlx::query_scalar(&format!(
-        "SELECT name FROM dealers WHERE uuid = '{}'",
-        b.dealer
-    ))
-    .fetch_one(app.state.db.read())
-    .await
-    .unwrap();
+    let dealer_name: String = scalar_as(
+        app.db(),
+        format!("SELECT name FROM dealers WHERE uuid = '{}'", b.dealer),
+        vec![],
+    )
+    .await;
     assert_eq!(dealer_name, "Test Motors");
 }
 

@@ -91,20 +91,20 @@ impl<'a> Payer<'a> {
     }
 
     async fn invoice_cents(&self) -> (i64, i64) {
-        sqlx::query_as(&format!(
-            "SELECT paid_cents, refunded_cents FROM invoices WHERE guid = '{}'",
-            self.s.invoice
-        ))
-        .fetch_one(self.app.state.db.read())
+        row(
+            self.app.db(),
+            format!(
+                "SELECT paid_cents, refunded_cents FROM invoices WHERE guid = '{}'",
+                self.s.invoice
+            ),
+            vec![],
+        )
         .await
-        .unwrap()
     }
 }
 
-async fn assert_reconciled(app: &TestApp) -> api::core::reconcile::Report {
-    let r = api::core::reconcile::reconcile(&app.state.db, app.state.processor.as_ref())
-        .await
-        .unwrap();
+async fn assert_reconciled(app: &TestApp) -> engine::reconcile::Report {
+    let r = app.state.engine.reconcile().await.unwrap();
     assert!(r.differences.is_empty(), "reconcile: {:#?}", r.differences);
     r
 }
@@ -895,7 +895,7 @@ async fn fifty_concurrent_confirms_make_one_charge() {
     }
     assert_eq!(succeeded, 1);
     assert_eq!(py.invoice_cents().await.0, 10_000);
-    let ledger = app.state.processor.ledger().await.unwrap();
+    let ledger = app.processor().ledger().await.unwrap();
     assert_eq!(ledger.iter().filter(|e| e.status == "approved").count(), 1);
     assert_reconciled(&app).await;
 }
@@ -938,12 +938,12 @@ async fn fifty_concurrent_refunds_never_exceed_the_charge() {
         approved_cents, 9_800,
         "14 refunds of 7.00 fit in 100.00, a 15th never does"
     );
-    let (reversed, total): (i64, i64) = sqlx::query_as(&format!(
-        "SELECT reversed_cents, total_cents FROM transactions WHERE uuid = '{t}'"
-    ))
-    .fetch_one(app.state.db.read())
-    .await
-    .unwrap();
+    let (reversed, total): (i64, i64) = row(
+        app.db(),
+        format!("SELECT reversed_cents, total_cents FROM transactions WHERE uuid = '{t}'"),
+        vec![],
+    )
+    .await;
     assert_eq!((reversed, total), (9_800, 10_000));
     assert_eq!(py.invoice_cents().await, (10_000, 9_800));
     assert_reconciled(&app).await;
@@ -969,7 +969,7 @@ async fn idempotency_key_replays_a_confirm() {
     let again = send().await.unwrap();
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     assert_eq!(again.text().await.unwrap(), first);
-    assert_eq!(app.state.processor.ledger().await.unwrap().len(), 1);
+    assert_eq!(app.processor().ledger().await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,7 +21,7 @@
 mod common;
 use common::process::{demo, s, ServerProcess};
 use common::*;
-use processor::sandbox::cards;
+use connectors::sandbox::cards;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, RequestBuilder};
 use serde_json::{json, Value};
@@ -315,25 +315,28 @@ async fn database_artifacts(url: &str, dir: Option<&Path>) -> Vec<(String, Vec<u
 /// Every row of every table as text: PostgreSQL's `t::text`, or on SQLite each column cast
 /// to text, comma-separated in parentheses.
 async fn dump_tables(url: &str, file: &str) -> Vec<(String, Vec<u8>)> {
-    let db = store::Db::connect(url).await.unwrap();
-    let sqlite = db.backend() == store::Backend::Sqlite;
-    let tables: Vec<String> = sqlx::query_scalar(if sqlite {
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-    } else {
-        "SELECT table_name::text FROM information_schema.tables \
-         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
-    })
-    .fetch_all(db.read())
-    .await
-    .unwrap();
+    let db = db::Db::connect(url).await.unwrap();
+    let sqlite = db.backend() == db::Backend::Sqlite;
+    let tables: Vec<String> = scalars(
+        &db,
+        if sqlite {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        } else {
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
+        },
+        vec![],
+    )
+    .await;
     let mut out = vec![];
     for t in tables {
         let sql = if sqlite {
-            let cols: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
-                .bind(&t)
-                .fetch_all(db.read())
-                .await
-                .unwrap();
+            let cols: Vec<String> = scalars(
+                &db,
+                "SELECT name FROM pragma_table_info($1)",
+                vec![(&t).into()],
+            )
+            .await;
             let row = cols
                 .iter()
                 .map(|c| format!("COALESCE(CAST(\"{c}\" AS TEXT), 'NULL')"))
@@ -343,7 +346,7 @@ async fn dump_tables(url: &str, file: &str) -> Vec<(String, Vec<u8>)> {
         } else {
             format!("SELECT t::text FROM \"{t}\" t")
         };
-        let rows: Vec<String> = sqlx::query_scalar(&sql).fetch_all(db.read()).await.unwrap();
+        let rows: Vec<String> = scalars(&db, sql, vec![]).await;
         let label = if file.is_empty() {
             format!("table {t}")
         } else {

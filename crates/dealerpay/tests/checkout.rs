@@ -7,6 +7,14 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 
+/// The checkout outbox's unsent messages: (id, kind, recipient, payload).
+async fn outbox_pending(app: &TestApp) -> Vec<(i64, String, String, String)> {
+    app.db()
+        .read(|c| Box::pin(async move { store::repo::checkout::outbox_pending(c, 10).await }))
+        .await
+        .unwrap()
+}
+
 fn co_error(body: &Value, name: &str) -> i64 {
     assert_eq!(body["error"]["name"], name, "expected {name}, got {body}");
     let code = body["error"]["code"].as_i64().unwrap();
@@ -129,7 +137,10 @@ async fn api_keys_and_access_tokens() {
     let (st, b) = TestApp::send(app.req(Method::GET, &sessions).bearer_auth(&forged)).await;
     assert_eq!(st, 401);
     co_error(&b, "INVALID_ACCESS_TOKEN");
-    let expired = api::checkout_auth::mint(&app.state, &m.ns, "key:1", now_s() - 3600);
+    let expired = app
+        .state
+        .engine
+        .mint_access_token(&m.ns, "key:1", now_s() - 3600);
     let (st, b) = TestApp::send(app.req(Method::GET, &sessions).bearer_auth(&expired)).await;
     assert_eq!(st, 401);
     co_error(&b, "JWT_TOKEN_EXPIRED");
@@ -269,9 +280,7 @@ async fn merchant_users_and_password_resets() {
     };
     assert_eq!(reset("ops@shop.example").await, 202);
     assert_eq!(reset("nobody@shop.example").await, 202);
-    let outbox = store::repo::checkout::outbox_pending(&app.state.db, 10)
-        .await
-        .unwrap();
+    let outbox = outbox_pending(app).await;
     assert_eq!(
         outbox.len(),
         1,
@@ -281,12 +290,12 @@ async fn merchant_users_and_password_resets() {
     let payload: Value = serde_json::from_str(&outbox[0].3).unwrap();
     let url = payload["resetUrl"].as_str().unwrap();
     let token = url.split("token=").nth(1).unwrap().to_string();
-    let stored: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM checkout_password_resets WHERE token_hash = '{token}'"
-    ))
-    .fetch_one(app.state.db.read())
-    .await
-    .unwrap();
+    let stored: i64 = scalar(
+        app.db(),
+        format!("SELECT COUNT(*) FROM checkout_password_resets WHERE token_hash = '{token}'"),
+        vec![],
+    )
+    .await;
     assert_eq!(stored, 0, "only a hash of the token is stored");
     let confirm = |t: String| async move {
         TestApp::send(
@@ -306,9 +315,7 @@ async fn merchant_users_and_password_resets() {
     }
     // An expired token.
     assert_eq!(reset("ops@shop.example").await, 202);
-    let outbox = store::repo::checkout::outbox_pending(&app.state.db, 10)
-        .await
-        .unwrap();
+    let outbox = outbox_pending(app).await;
     let payload: Value = serde_json::from_str(&outbox[1].3).unwrap();
     let token = payload["resetUrl"]
         .as_str()
@@ -486,13 +493,15 @@ async fn session_lifecycle_and_listing() {
     .await;
     let mut status = String::new();
     for _ in 0..50 {
-        status = sqlx::query_scalar(&format!(
-            "SELECT status FROM checkout_sessions WHERE uuid = '{}'",
-            ids[3]
-        ))
-        .fetch_one(app.state.db.read())
-        .await
-        .unwrap();
+        status = scalar_as(
+            app.db(),
+            format!(
+                "SELECT status FROM checkout_sessions WHERE uuid = '{}'",
+                ids[3]
+            ),
+            vec![],
+        )
+        .await;
         if status == "expired" {
             break;
         }
@@ -505,15 +514,11 @@ async fn session_lifecycle_and_listing() {
         ids[4]
     ))
     .await;
-    let db = app.state.db.clone();
+    let engine = app.state.engine.clone();
     let runs: Vec<_> = (0..4)
         .map(|_| {
-            let db = db.clone();
-            tokio::spawn(async move {
-                store::repo::checkout::expire_due(&db, now_s() * 1000)
-                    .await
-                    .unwrap()
-            })
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.expire_sessions().await.unwrap() })
         })
         .collect();
     let mut total = 0;
@@ -531,7 +536,7 @@ async fn session_lifecycle_and_listing() {
 async fn database_outages_answer_with_checkout_errors() {
     let app = TestApp::spawn().await;
     let m = Merchant::new(&app).await;
-    app.state.db.close().await;
+    app.db().close().await;
     let (st, b) = m.call(Method::GET, "/sessions", None).await;
     assert_eq!(st, 503);
     assert_eq!(co_error(&b, "AUTHORIZATION_ERROR"), 9_300_002);
@@ -655,9 +660,7 @@ async fn paying_a_session() {
     assert_eq!(st, 502);
     assert_eq!(co_error(&b, "EXTERNAL_SERVER_ERROR"), 9_300_007);
 
-    let r = api::core::reconcile::reconcile(&app.state.db, app.state.processor.as_ref())
-        .await
-        .unwrap();
+    let r = app.state.engine.reconcile().await.unwrap();
     assert!(r.differences.is_empty(), "{:?}", r.differences);
 }
 
@@ -746,12 +749,14 @@ async fn concurrent_pays_make_one_intent_and_one_charge() {
         }
     }
     assert_eq!(succeeded, 1);
-    let intents: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checkout_payment_intents")
-        .fetch_one(app.state.db.read())
-        .await
-        .unwrap();
+    let intents: i64 = scalar(
+        app.db(),
+        "SELECT COUNT(*) FROM checkout_payment_intents",
+        vec![],
+    )
+    .await;
     assert_eq!(intents, 1);
-    let ledger = app.state.processor.ledger().await.unwrap();
+    let ledger = app.processor().ledger().await.unwrap();
     assert_eq!(ledger.iter().filter(|e| e.status == "approved").count(), 1);
 }
 
@@ -805,12 +810,14 @@ async fn manual_capture_full_partial_and_cancel() {
     let (st, b) = capture(&m, &id, json!({})).await;
     assert_eq!(st, 409);
     assert_eq!(co_error(&b, "SESSION_ALREADY_COMPLETED"), 9_300_102);
-    let paid: i64 = sqlx::query_scalar(&format!(
-        "SELECT i.paid_cents FROM invoices i JOIN checkout_sessions s ON s.invoice_id = i.id WHERE s.uuid = '{id}'"
-    ))
-    .fetch_one(app.state.db.read())
-    .await
-    .unwrap();
+    let paid: i64 = scalar(
+        app.db(),
+        format!(
+            "SELECT i.paid_cents FROM invoices i JOIN checkout_sessions s ON s.invoice_id = i.id WHERE s.uuid = '{id}'"
+        ),
+        vec![],
+    )
+    .await;
     assert_eq!(paid, 3_000, "only the captured part is paid");
 
     // Full capture.
@@ -842,11 +849,9 @@ async fn manual_capture_full_partial_and_cancel() {
     let (st, b) = capture(&m, &id3, json!({})).await;
     assert_eq!(st, 409);
     co_error(&b, "SESSION_ALREADY_CANCELLED");
-    let ledger = app.state.processor.ledger().await.unwrap();
+    let ledger = app.processor().ledger().await.unwrap();
     assert_eq!(ledger.iter().filter(|e| e.status == "released").count(), 1);
-    let r = api::core::reconcile::reconcile(&app.state.db, app.state.processor.as_ref())
-        .await
-        .unwrap();
+    let r = app.state.engine.reconcile().await.unwrap();
     assert!(r.differences.is_empty(), "{:?}", r.differences);
     assert_eq!(r.approved_charges, 2);
 }
@@ -883,13 +888,13 @@ async fn concurrent_captures_capture_once() {
         }
     }
     assert_eq!(ok, 1);
-    let charges: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transactions WHERE transaction_type = 'CHARGE' AND status = 'APPROVED'")
-        .fetch_one(app.state.db.read())
-        .await
-        .unwrap();
+    let charges: i64 = scalar(
+        app.db(),
+        "SELECT COUNT(*) FROM transactions WHERE transaction_type = 'CHARGE' AND status = 'APPROVED'",
+        vec![],
+    )
+    .await;
     assert_eq!(charges, 1);
-    let r = api::core::reconcile::reconcile(&app.state.db, app.state.processor.as_ref())
-        .await
-        .unwrap();
+    let r = app.state.engine.reconcile().await.unwrap();
     assert!(r.differences.is_empty(), "{:?}", r.differences);
 }

@@ -261,16 +261,15 @@ async fn payments_survive_repeated_kills_of_server_and_processor() {
         "too few acknowledged payments to prove anything: {}",
         seen.paid.len()
     );
-    let store = store::Db::connect(&db).await.unwrap();
+    let store = db::Db::connect(&db).await.unwrap();
     for (attempt, txn) in &seen.paid {
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        let rows: Vec<(String, String, String, String)> = rows(
+            &store,
             "SELECT a.status, t.uuid, t.transaction_type, t.status FROM payment_attempts a \
              JOIN transactions t ON t.attempt_id = a.id WHERE a.uuid = $1",
+            vec![attempt.into()],
         )
-        .bind(attempt)
-        .fetch_all(store.read())
-        .await
-        .unwrap();
+        .await;
         assert_eq!(
             rows,
             vec![(
@@ -283,14 +282,13 @@ async fn payments_survive_repeated_kills_of_server_and_processor() {
         );
     }
     for attempt in &seen.refunded {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
+        let rows: Vec<(String, String, String)> = rows(
+            &store,
             "SELECT a.status, t.transaction_type, t.status FROM payment_attempts a \
              JOIN transactions t ON t.attempt_id = a.id WHERE a.uuid = $1",
+            vec![attempt.into()],
         )
-        .bind(attempt)
-        .fetch_all(store.read())
-        .await
-        .unwrap();
+        .await;
         assert_eq!(
             rows,
             vec![(
@@ -301,23 +299,23 @@ async fn payments_survive_repeated_kills_of_server_and_processor() {
             "acknowledged refund {attempt} not recorded"
         );
     }
-    let doubled: Vec<(i64, i64)> = sqlx::query_as(
+    let doubled: Vec<(i64, i64)> = rows(
+        &store,
         "SELECT attempt_id, COUNT(*) FROM transactions WHERE transaction_type = 'CHARGE' \
          AND status = 'APPROVED' GROUP BY attempt_id HAVING COUNT(*) > 1",
+        vec![],
     )
-    .fetch_all(store.read())
-    .await
-    .unwrap();
+    .await;
     assert!(doubled.is_empty(), "attempts charged twice: {doubled:?}");
-    let (recovered_ok, recovered_failed): (i64, i64) = sqlx::query_as(
+    let (recovered_ok, recovered_failed): (i64, i64) = row(
+        &store,
         "SELECT \
            CAST(COALESCE(SUM(CASE WHEN status = 'Succeeded' THEN 1 ELSE 0 END), 0) AS BIGINT), \
            CAST(COALESCE(SUM(CASE WHEN status = 'Failed' THEN 1 ELSE 0 END), 0) AS BIGINT) \
          FROM payment_attempts",
+        vec![],
     )
-    .fetch_one(store.read())
-    .await
-    .unwrap();
+    .await;
     store.close().await;
     let acked: HashSet<&str> = seen.paid.iter().map(|(a, _)| a.as_str()).collect();
     assert_eq!(

@@ -178,32 +178,32 @@ struct DbView {
 }
 
 async fn db_view(url: &str, attempt: &str, invoice_guid: &str) -> DbView {
-    let db = store::Db::connect(url).await.unwrap();
-    let (status, in_flight): (String, i64) =
-        sqlx::query_as("SELECT status, in_flight FROM payment_attempts WHERE uuid = $1")
-            .bind(attempt)
-            .fetch_one(db.read())
-            .await
-            .unwrap();
-    let transactions: Vec<(String, String, i64)> = sqlx::query_as(
+    let db = db::Db::connect(url).await.unwrap();
+    let (status, in_flight): (String, i64) = row(
+        &db,
+        "SELECT status, in_flight FROM payment_attempts WHERE uuid = $1",
+        vec![attempt.into()],
+    )
+    .await;
+    let transactions: Vec<(String, String, i64)> = rows(
+        &db,
         "SELECT t.transaction_type, t.status, t.total_cents FROM transactions t \
          JOIN payment_attempts a ON a.id = t.attempt_id WHERE a.uuid = $1",
+        vec![attempt.into()],
     )
-    .bind(attempt)
-    .fetch_all(db.read())
-    .await
-    .unwrap();
-    let invoice_paid_cents: i64 =
-        sqlx::query_scalar("SELECT paid_cents FROM invoices WHERE guid = $1")
-            .bind(invoice_guid)
-            .fetch_one(db.read())
-            .await
-            .unwrap();
-    let attempts_in_flight: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM payment_attempts WHERE in_flight = 1")
-            .fetch_one(db.read())
-            .await
-            .unwrap();
+    .await;
+    let invoice_paid_cents: i64 = scalar(
+        &db,
+        "SELECT paid_cents FROM invoices WHERE guid = $1",
+        vec![invoice_guid.into()],
+    )
+    .await;
+    let attempts_in_flight: i64 = scalar(
+        &db,
+        "SELECT COUNT(*) FROM payment_attempts WHERE in_flight = 1",
+        vec![],
+    )
+    .await;
     db.close().await;
     DbView {
         status,
@@ -352,15 +352,13 @@ async fn killed_after_the_processor_approved_the_charge_is_recorded_once() {
 
     // (b) Our record of the recovered charge deleted.
     drop(server);
-    let store_db = store::Db::connect(&db).await.unwrap();
-    let deleted = sqlx::query(
+    let store_db = db::Db::connect(&db).await.unwrap();
+    let deleted = exec(
+        &store_db,
         "DELETE FROM transactions WHERE attempt_id = (SELECT id FROM payment_attempts WHERE uuid = $1)",
+        vec![(&attempt).into()],
     )
-    .bind(&attempt)
-    .execute(store_db.write())
-    .await
-    .unwrap()
-    .rows_affected();
+    .await;
     store_db.close().await;
     assert_eq!(deleted, 1);
     let (code, out) = reconcile(&db, &sandbox.base).await;

@@ -104,12 +104,14 @@ fn card(number: &'static str) -> Vec<(&'static str, &'static str)> {
 }
 
 async fn attempts(app: &TestApp, invoice: &str) -> i64 {
-    sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id WHERE i.guid = '{invoice}'"
-    ))
-    .fetch_one(app.state.db.read())
+    scalar(
+        app.db(),
+        format!(
+            "SELECT COUNT(*) FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id WHERE i.guid = '{invoice}'"
+        ),
+        vec![],
+    )
     .await
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

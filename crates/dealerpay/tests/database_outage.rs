@@ -746,20 +746,19 @@ async fn database_outage_fails_fast_and_recovers_by_itself() {
     wait_paying(&shared, warm_from, Duration::from_secs(10), "warm-up").await;
 
     let mut report = Vec::new();
-    let db = store::Db::connect(&direct).await.unwrap();
+    let db = db::Db::connect(&direct).await.unwrap();
     for (phase, mode) in [("refuse", Mode::Refuse), ("blackhole", Mode::Blackhole)] {
         // Cut while client 0's charge is at the processor (its attempt in flight), so that
         // the cut leaves an attempt for the resolver.
         let t = Instant::now();
         loop {
-            let n: i64 = sqlx::query_scalar(
+            let n: i64 = scalar(
+                &db,
                 "SELECT COUNT(*) FROM payment_attempts a JOIN dealer_orders d ON d.id = a.dealer_order_id \
                  WHERE d.uuid = $1 AND a.in_flight = 1",
+                vec![(&orders[0].order).into()],
             )
-            .bind(&orders[0].order)
-            .fetch_one(db.read())
-            .await
-            .unwrap();
+            .await;
             if n > 0 {
                 break;
             }
@@ -778,11 +777,12 @@ async fn database_outage_fails_fast_and_recovers_by_itself() {
         let restored = t0.elapsed();
         proxy.set(Mode::Up);
         let ready = wait_ready(&http, &server.base, READY_AGAIN, phase).await;
-        let left_in_flight: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM payment_attempts WHERE in_flight = 1")
-                .fetch_one(db.read())
-                .await
-                .unwrap();
+        let left_in_flight: i64 = scalar(
+            &db,
+            "SELECT COUNT(*) FROM payment_attempts WHERE in_flight = 1",
+            vec![],
+        )
+        .await;
         let paying = wait_paying(&shared, restored, PAYING_AGAIN, phase).await;
         let samples = shared.samples.lock().unwrap().clone();
         let (during, slowest) = check_outage_samples(&samples, cut, restored, phase);
@@ -826,11 +826,12 @@ async fn database_outage_fails_fast_and_recovers_by_itself() {
     // Nothing stays in flight: the resolver settles what the cuts left behind.
     let t = Instant::now();
     loop {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM payment_attempts WHERE in_flight = 1")
-                .fetch_one(db.read())
-                .await
-                .unwrap();
+        let n: i64 = scalar(
+            &db,
+            "SELECT COUNT(*) FROM payment_attempts WHERE in_flight = 1",
+            vec![],
+        )
+        .await;
         if n == 0 {
             break;
         }
@@ -844,21 +845,20 @@ async fn database_outage_fails_fast_and_recovers_by_itself() {
 
     // Every approval a client saw is recorded, once.
     for a in &acked {
-        let (status, in_flight): (String, i64) =
-            sqlx::query_as("SELECT status, in_flight FROM payment_attempts WHERE uuid = $1")
-                .bind(&a.attempt)
-                .fetch_one(db.read())
-                .await
-                .unwrap();
+        let (status, in_flight): (String, i64) = row(
+            &db,
+            "SELECT status, in_flight FROM payment_attempts WHERE uuid = $1",
+            vec![(&a.attempt).into()],
+        )
+        .await;
         assert_eq!((status.as_str(), in_flight), ("Succeeded", 0), "{a:?}");
-        let txs: Vec<(String, String, String)> = sqlx::query_as(
+        let txs: Vec<(String, String, String)> = rows(
+            &db,
             "SELECT t.uuid, t.transaction_type, t.status FROM transactions t \
              JOIN payment_attempts a ON a.id = t.attempt_id WHERE a.uuid = $1",
+            vec![(&a.attempt).into()],
         )
-        .bind(&a.attempt)
-        .fetch_all(db.read())
-        .await
-        .unwrap();
+        .await;
         assert_eq!(
             txs,
             vec![(a.transaction.clone(), "CHARGE".into(), "APPROVED".into())],
@@ -866,36 +866,35 @@ async fn database_outage_fails_fast_and_recovers_by_itself() {
         );
     }
     // Nothing half-written: a transaction exactly for every finished attempt of ours.
-    let orphans: i64 = sqlx::query_scalar(
+    let orphans: i64 = scalar(
+        &db,
         "SELECT COUNT(*) FROM payment_attempts a WHERE a.status = 'Succeeded' \
          AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.attempt_id = a.id AND t.status = 'APPROVED')",
+        vec![],
     )
-    .fetch_one(db.read())
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         orphans, 0,
         "succeeded attempts without an approved transaction"
     );
-    let orphans: i64 = sqlx::query_scalar(
+    let orphans: i64 = scalar(
+        &db,
         "SELECT COUNT(*) FROM transactions t JOIN payment_attempts a ON a.id = t.attempt_id \
          WHERE t.status = 'APPROVED' AND a.status <> 'Succeeded'",
+        vec![],
     )
-    .fetch_one(db.read())
-    .await
-    .unwrap();
+    .await;
     assert_eq!(orphans, 0, "approved transactions of unsucceeded attempts");
     // Paid amounts are the sums of the approved charges.
     for o in &orders {
-        let (paid, sum): (i64, i64) = sqlx::query_as(
+        let (paid, sum): (i64, i64) = row(
+            &db,
             "SELECT i.paid_cents, CAST(COALESCE((SELECT SUM(t.amount_cents) FROM transactions t \
              WHERE t.invoice_id = i.id AND t.transaction_type = 'CHARGE' AND t.status = 'APPROVED'), 0) AS BIGINT) \
              FROM invoices i WHERE i.guid = $1",
+            vec![(&o.invoice).into()],
         )
-        .bind(&o.invoice)
-        .fetch_one(db.read())
-        .await
-        .unwrap();
+        .await;
         assert_eq!(paid, sum, "invoice {} paid_cents", o.invoice);
         let acked_here = acked.iter().filter(|a| a.invoice == o.invoice).count() as i64;
         assert!(
@@ -903,15 +902,14 @@ async fn database_outage_fails_fast_and_recovers_by_itself() {
             "invoice {}: {sum} cents recorded, {acked_here} approvals seen",
             o.invoice
         );
-        let (paid, sum): (i64, i64) = sqlx::query_as(
+        let (paid, sum): (i64, i64) = row(
+            &db,
             "SELECT d.paid_cents, CAST(COALESCE((SELECT SUM(t.amount_cents) FROM transactions t \
              WHERE t.dealer_order_id = d.id AND t.transaction_type = 'CHARGE' AND t.status = 'APPROVED'), 0) AS BIGINT) \
              FROM dealer_orders d WHERE d.uuid = $1",
+            vec![(&o.order).into()],
         )
-        .bind(&o.order)
-        .fetch_one(db.read())
-        .await
-        .unwrap();
+        .await;
         assert_eq!(paid, sum, "order {} paid_cents", o.order);
     }
     db.close().await;

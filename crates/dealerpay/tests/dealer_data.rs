@@ -7,10 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 async fn count(app: &TestApp, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(app.state.db.read())
-        .await
-        .unwrap()
+    scalar(app.db(), format!("SELECT COUNT(*) FROM {table}"), vec![]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

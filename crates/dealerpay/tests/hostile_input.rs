@@ -1175,10 +1175,7 @@ fn writes_table(op: &Op, patterns: &[&str]) -> bool {
 async fn counts(app: &TestApp) -> BTreeMap<&'static str, i64> {
     let mut out = BTreeMap::new();
     for (t, _, _) in TABLES {
-        let n = sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {t}"))
-            .fetch_one(app.state.db.read())
-            .await
-            .unwrap();
+        let n = scalar(app.db(), format!("SELECT COUNT(*) FROM {t}"), vec![]).await;
         out.insert(*t, n);
     }
     out
@@ -1335,10 +1332,7 @@ async fn every_operation_survives_hostile_input() {
         }
     }
     for q in ORPHANS {
-        let n = sqlx::query_scalar::<_, i64>(q)
-            .fetch_one(app.state.db.read())
-            .await
-            .unwrap();
+        let n = scalar(app.db(), *q, vec![]).await;
         if n != 0 {
             failures.push(format!("{n} inconsistent rows: {q}"));
         }

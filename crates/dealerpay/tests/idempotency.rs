@@ -7,10 +7,7 @@ use reqwest::Method;
 use serde_json::json;
 
 async fn request_rows(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM payment_requests")
-        .fetch_one(app.state.db.read())
-        .await
-        .unwrap()
+    scalar(app.db(), "SELECT COUNT(*) FROM payment_requests", vec![]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -74,13 +74,15 @@ async fn create_link_supersede_and_expire() {
         html.contains("data-status=\"obsolete\"") && html.contains("reemplazado"),
         "{html}"
     );
-    let active: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM payment_requests r JOIN invoices i ON i.id = r.invoice_id WHERE i.guid = '{}' AND r.status = 'ACTIVE'",
-        s.invoice
-    ))
-    .fetch_one(app.state.db.read())
-    .await
-    .unwrap();
+    let active: i64 = scalar(
+        app.db(),
+        format!(
+            "SELECT COUNT(*) FROM payment_requests r JOIN invoices i ON i.id = r.invoice_id WHERE i.guid = '{}' AND r.status = 'ACTIVE'",
+            s.invoice
+        ),
+        vec![],
+    )
+    .await;
     assert_eq!(active, 1);
 
     // Past its ttl the request is expired.

@@ -1,6 +1,6 @@
 //! Processor faults through the real HTTP path: `dealerpay sandbox-processor
 //! --fault-injection` (its run-time switch `POST /sandbox/faults`, see
-//! `processor::faults`) and `dealerpay serve --processor-url …` with a 1 s processor
+//! `connectors::faults`) and `dealerpay serve --processor-url …` with a 1 s processor
 //! timeout, a 300 ms lease grace and a 100 ms resolver interval.
 //!
 //! Every fault ends consistent: the customer-facing answer is honest (200 only with the
@@ -333,12 +333,13 @@ async fn every_processor_fault_ends_consistent() {
 }
 
 async fn invoice_refunded(db: &str, guid: &str) -> i64 {
-    let store = store::Db::connect(db).await.unwrap();
-    let v: i64 = sqlx::query_scalar("SELECT refunded_cents FROM invoices WHERE guid = $1")
-        .bind(guid)
-        .fetch_one(store.read())
-        .await
-        .unwrap();
+    let store = db::Db::connect(db).await.unwrap();
+    let v: i64 = scalar(
+        &store,
+        "SELECT refunded_cents FROM invoices WHERE guid = $1",
+        vec![guid.into()],
+    )
+    .await;
     store.close().await;
     v
 }

@@ -13,13 +13,10 @@
 //!
 //! Then nothing is in flight, the books add up and `dealerpay reconcile` is clean.
 //!
-//! PostgreSQL only. On one SQLite file, two processes stay correct but not smooth: the
-//! store opens SQLite transactions as deferred (`BEGIN`), so when two processes' read-then-
-//! write transactions overlap the later one's upgrade to a writer fails at once with
-//! SQLITE_BUSY (SQLite skips the busy handler there to avoid a deadlock) and the request
-//! answers 503 "retry shortly" — honest, nothing half-done, but the races below would
-//! have to accept 503 as a loser's answer. (`BEGIN IMMEDIATE` for SQLite write
-//! transactions in `store::Db::begin` would let `busy_timeout` queue them instead.)
+//! PostgreSQL only: several servers on one database is a PostgreSQL deployment. (Two
+//! processes on one SQLite file stay correct — each writer opens `BEGIN IMMEDIATE` and waits
+//! its turn under `busy_timeout` — but they take turns on one file lock, so SQLite is for one
+//! server.)
 
 mod common;
 use common::process::*;
@@ -289,17 +286,16 @@ async fn two_servers_on_one_database() {
     for _ in 0..5 {
         ids.push(m.session(&b.base, 9.99, false).await);
     }
-    let store = store::Db::connect(&db).await.unwrap();
+    let store = db::Db::connect(&db).await.unwrap();
     let version = |id: String| {
         let store = &store;
         async move {
-            sqlx::query_as::<_, (String, i64)>(
+            row::<(String, i64)>(
+                store,
                 "SELECT status, version FROM checkout_sessions WHERE uuid = $1",
+                vec![id.into()],
             )
-            .bind(id)
-            .fetch_one(store.read())
             .await
-            .unwrap()
         }
     };
     let mut before = Vec::new();
@@ -308,12 +304,12 @@ async fn two_servers_on_one_database() {
     }
     let past = domain::Timestamp::now().millis() - 1000;
     for id in &ids {
-        sqlx::query("UPDATE checkout_sessions SET expires_at = $1 WHERE uuid = $2")
-            .bind(past)
-            .bind(id)
-            .execute(store.write())
-            .await
-            .unwrap();
+        exec(
+            &store,
+            "UPDATE checkout_sessions SET expires_at = $1 WHERE uuid = $2",
+            vec![past.into(), id.into()],
+        )
+        .await;
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     for (id, v0) in ids.iter().zip(before) {

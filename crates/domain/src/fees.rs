@@ -31,6 +31,62 @@ pub enum TenderType {
     Debit,
 }
 
+impl CardBrand {
+    /// The wire and storage spelling (`cardType`, `tenderData.cardType`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardBrand::Visa => "VISA",
+            CardBrand::Mastercard => "MASTERCARD",
+            CardBrand::Amex => "AMEX",
+            CardBrand::Discover => "DISCOVER",
+        }
+    }
+
+    /// Lenient: any case, surrounding blanks, and the usual aliases.
+    pub fn parse(s: &str) -> Option<CardBrand> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "VISA" => Some(CardBrand::Visa),
+            "MASTERCARD" | "MC" => Some(CardBrand::Mastercard),
+            "AMEX" | "AMERICAN_EXPRESS" => Some(CardBrand::Amex),
+            "DISCOVER" => Some(CardBrand::Discover),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for CardBrand {
+    type Err = ();
+    fn from_str(s: &str) -> Result<CardBrand, ()> {
+        CardBrand::parse(s).ok_or(())
+    }
+}
+
+impl TenderType {
+    /// The wire and storage spelling (`tenderType`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenderType::Credit => "CREDIT",
+            TenderType::Debit => "DEBIT",
+        }
+    }
+
+    /// Lenient: any case and surrounding blanks.
+    pub fn parse(s: &str) -> Option<TenderType> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "CREDIT" => Some(TenderType::Credit),
+            "DEBIT" => Some(TenderType::Debit),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for TenderType {
+    type Err = ();
+    fn from_str(s: &str) -> Result<TenderType, ()> {
+        TenderType::parse(s).ok_or(())
+    }
+}
+
 /// The fee part of a dealer's settings. Rates are basis points (1% = 100).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FeeSettings {
@@ -74,15 +130,14 @@ impl FeeSettings {
         } else {
             Money::ZERO
         };
-        let fee =
-            Money::from_cents(surcharge.cents() + dual_pricing_fee.cents()).unwrap_or(Money::ZERO);
+        let fee = surcharge + dual_pricing_fee;
         let sales_tax = if self.sales_tax_enabled {
             fee.percent_bps(self.sales_tax_bps.max(0))
         } else {
             Money::ZERO
         };
-        let total =
-            Money::from_cents(base.cents() + fee.cents() + sales_tax.cents()).unwrap_or(base);
+        // Fees may take a card total past the largest amount a request may name.
+        let total = base + fee + sales_tax;
         FeeQuote {
             base,
             surcharge_bps,

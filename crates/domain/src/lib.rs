@@ -5,7 +5,9 @@ pub mod card;
 pub mod catalog;
 pub mod fees;
 pub mod money;
+pub mod profiles;
 pub mod scope;
+pub mod status;
 pub mod timestamp;
 
 pub use money::Money;

@@ -58,6 +58,16 @@ impl Money {
         Money::from_cents(cents)
     }
 
+    /// Cents as stored: any non-negative amount (a card total is the amount plus fees, so it
+    /// may exceed what a request may ask for).
+    pub fn from_stored(cents: i64) -> Result<Money, MoneyError> {
+        if cents < 0 {
+            Err(MoneyError::Negative)
+        } else {
+            Ok(Money(cents))
+        }
+    }
+
     pub fn cents(self) -> i64 {
         self.0
     }
@@ -70,6 +80,7 @@ impl Money {
         self.0.checked_add(other.0).map(Money)
     }
 
+    /// `self - other`, never below zero.
     pub fn saturating_sub(self, other: Money) -> Money {
         Money((self.0 - other.0).max(0))
     }
@@ -92,6 +103,19 @@ pub fn exact_hundredths(v: f64) -> Option<i64> {
     let nearest = hundredths / 100.0;
     let ulp = f64::from_bits(nearest.to_bits() + 1) - nearest;
     ((v - nearest).abs() <= 2.0 * ulp).then_some(hundredths as i64)
+}
+
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, other: Money) -> Money {
+        Money(self.0 + other.0)
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, |a, b| a + b)
+    }
 }
 
 impl fmt::Display for Money {

@@ -4,6 +4,11 @@ use domain::{Money, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// The lifecycles are the domain's: stored, computed and sent with one spelling.
+pub use domain::status::{
+    AttemptStatus as PaymentAttemptStatus, TransactionStatus, TransactionType,
+};
+
 /// Defines a string enum whose JSON spellings are given per variant, with `as_str`/`parse`.
 macro_rules! wire_enum {
     (
@@ -36,39 +41,6 @@ macro_rules! wire_enum {
             }
         }
     };
-}
-
-wire_enum! {
-    /// `paymentAttempts[].status` ("getPaymentStatus"; documented example `"Created"`).
-    pub enum PaymentAttemptStatus {
-        Created = "Created",
-        InProgress = "InProgress",
-        RequiresAction = "RequiresAction",
-        /// Authorized only; funds held until captured or released.
-        RequiresCapture = "RequiresCapture",
-        Succeeded = "Succeeded",
-        Failed = "Failed",
-        Cancelled = "Cancelled",
-    }
-}
-
-wire_enum! {
-    /// `paymentAttempts[].transactionType` and `transaction.transactionType` (documented `"CHARGE"`).
-    pub enum TransactionType {
-        Charge = "CHARGE",
-        Refund = "REFUND",
-        Void = "VOID",
-    }
-}
-
-wire_enum! {
-    /// `transaction.status` / `transactionIncomplete.status` (documented `"APPROVED"`).
-    pub enum TransactionStatus {
-        Approved = "APPROVED",
-        Declined = "DECLINED",
-        Error = "ERROR",
-        Review = "REVIEW",
-    }
 }
 
 wire_enum! {

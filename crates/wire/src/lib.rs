@@ -4,12 +4,20 @@
 //!
 //! Every documented field is always present in the JSON; absent values serialize as `null`.
 
+pub mod admin;
+pub mod checkout;
 pub mod common;
+pub mod dealer_data;
 pub mod envelope;
 pub mod payment_request;
 pub mod payment_status;
+pub mod payments;
 
+pub use admin::*;
+pub use checkout::*;
 pub use common::*;
+pub use dealer_data::*;
 pub use envelope::*;
 pub use payment_request::*;
 pub use payment_status::*;
+pub use payments::*;

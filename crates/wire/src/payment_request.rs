@@ -227,3 +227,52 @@ pub struct Customer {
     pub phone_communication_id: Option<i64>,
     pub email_communication_id: Option<i64>,
 }
+
+// `POST /payment/kpayment/v1/paymentrequest` request body (no doc comment: it would show in
+// the OpenAPI document).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequestCreate {
+    pub dealer_uuid: Option<String>,
+    #[serde(alias = "invoiceGUID")]
+    pub invoice_guid: Option<String>,
+    /// Amount to request; defaults to what is due. Less than due only where the dealer allows partial payments.
+    pub amount: Option<Money>,
+    /// Seconds the link stays payable (300 – 2592000; default 604800, 7 days).
+    pub ttl: Option<i64>,
+    /// Where the request came from, e.g. "DMS" (default "API").
+    pub source: Option<String>,
+    pub source_info: Option<String>,
+    /// Default "ONLINE".
+    pub payment_type: Option<String>,
+    /// en, es or fr-CA (default en).
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequestCreated {
+    pub id: i64,
+    pub guid: String,
+    pub status: String,
+    pub amount: Money,
+    pub ttl: i64,
+    pub expires_at: Timestamp,
+    pub invoice_guid: String,
+    pub locale: String,
+    /// The customer's pay page.
+    pub pay_url: String,
+    /// A short link that redirects to the pay page (for text messages).
+    pub short_url: String,
+}
+
+// The answer of create and expire: the request with its links.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequestCreatedResponse {
+    pub errors: Vec<V1Error>,
+    pub warnings: Vec<V1Warning>,
+    pub payment_request: PaymentRequestCreated,
+}

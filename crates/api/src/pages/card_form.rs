@@ -4,9 +4,9 @@
 
 use super::html::esc;
 use super::i18n::{fill, Text};
-use crate::core::payments::CardInput;
 use domain::card::{CardError, CardNumber, Cvv};
 use serde::Deserialize;
+use wire::CardInput;
 
 /// What the form posts (`application/x-www-form-urlencoded`). Every field is optional so that a
 /// malformed post still reaches the handler and gets a page, not a framework error.

@@ -7,21 +7,19 @@ use super::html::{esc, origin, row, Page};
 use super::i18n::{fill, Locale};
 use super::{guard, not_found, unavailable, PageQuery};
 use crate::app::AppState;
-use crate::checkout_auth::Merchant;
-use crate::core::checkout::{self as co, IntentCreate};
-use crate::core::payments::CardInput;
 use crate::error::ApiError;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use domain::Money;
-use store::repo::checkout::{self as repo, SessionRow};
+use domain::status::{AttemptStatus, SessionStatus};
+use store::repo::checkout::SessionRow;
+use store::views::SessionView;
 
-/// A session with its merchant, as the customer's page sees it.
+/// A session with its merchant (namespace) and its latest payment, as the customer's page
+/// sees it.
 struct Hosted {
-    merchant: Merchant,
-    session: SessionRow,
+    view: SessionView,
     locale: Locale,
 }
 
@@ -33,57 +31,60 @@ impl Hosted {
         headers: &HeaderMap,
     ) -> Result<Option<Hosted>, ApiError> {
         let locale = super::request_locale(lang, headers);
-        // Only well-formed ids reach the database (PostgreSQL refuses NUL bytes, for one).
-        if !co::is_session_id(id) {
-            return Ok(None);
-        }
-        let Some(s) = repo::session(&app.db, id).await? else {
-            return Ok(None);
-        };
-        let Some(namespace) = repo::namespace_by_id(&app.db, s.namespace_id).await? else {
-            return Ok(None);
-        };
-        let merchant = Merchant {
-            namespace,
-            subject: "hosted-checkout".into(),
-        };
-        // Brings the session up to date (payment settled, expiry passed).
-        let session = co::load_session(app, &merchant, id).await?;
-        Ok(Some(Hosted {
-            merchant,
-            session,
-            locale,
-        }))
+        // Brought up to date (payment settled, expiry passed); only well-formed ids reach the
+        // database.
+        Ok(app
+            .engine
+            .hosted_session(id)
+            .await?
+            .map(|view| Hosted { view, locale }))
     }
 
     /// The same page after the session changed (paid, cancelled, expired meanwhile).
-    fn with_session(&self, session: SessionRow) -> Hosted {
+    fn with_session(&self, view: SessionView) -> Hosted {
         Hosted {
-            merchant: self.merchant.clone(),
-            session,
+            view,
             locale: self.locale,
         }
     }
 
+    /// The session as it is now (after a payment, a completion, or a refusal).
+    async fn reloaded(&self, app: &AppState) -> Result<Hosted, ApiError> {
+        let view = app
+            .engine
+            .hosted_session(&self.session().uuid)
+            .await?
+            .ok_or_else(|| ApiError::internal("session vanished"))?;
+        Ok(self.with_session(view))
+    }
+
+    fn session(&self) -> &SessionRow {
+        &self.view.session
+    }
+
+    /// The merchant's name.
+    fn merchant_name(&self) -> &str {
+        &self.view.namespace.name
+    }
+
     fn path(&self) -> String {
-        format!("/checkout/{}", self.session.uuid)
+        format!("/checkout/{}", self.session().uuid)
     }
 
     fn money(&self) -> String {
-        self.locale
-            .money(Money::from_cents(self.session.amount_cents).unwrap_or_default())
+        self.locale.money(self.session().amount)
     }
 
     /// The success URL with the session id appended, as the merchant expects it back.
     fn success_url(&self) -> Option<String> {
-        let u = self.session.success_url.as_deref()?;
+        let u = self.session().success_url.as_deref()?;
         let sep = if u.contains('?') { '&' } else { '?' };
-        Some(format!("{u}{sep}session_id={}", self.session.uuid))
+        Some(format!("{u}{sep}session_id={}", self.session().uuid))
     }
 
     fn page(&self, status: StatusCode, title: &str, body: String) -> Page {
         let mut p = Page::new(status, self.locale, title, body);
-        p.brand = Some(self.merchant.namespace.name.clone());
+        p.brand = Some(self.merchant_name().to_string());
         p.lang_path = Some(self.path());
         // The form's answer may be a redirect to the merchant's success page.
         p.form_origins = self
@@ -99,7 +100,7 @@ impl Hosted {
         let t = self.locale.text();
         format!(
             "<dl class=\"invoice\">{}<div class=\"row total\"><dt>{}</dt><dd id=\"checkout-amount\">{}</dd></div></dl>",
-            row("merchant-name", t.checkout_pay_to, &self.merchant.namespace.name),
+            row("merchant-name", t.checkout_pay_to, self.merchant_name()),
             esc(t.checkout_amount),
             esc(&self.money())
         )
@@ -108,36 +109,36 @@ impl Hosted {
     /// The end states: paid, failed, canceled, expired.
     fn status_page(&self) -> Page {
         let t = self.locale.text();
-        let (key, title, text, link) = match self.session.status.as_str() {
-            "succeeded" => (
+        let (key, title, text, link) = match self.session().status {
+            SessionStatus::Succeeded => (
                 "complete",
                 t.checkout_complete,
                 t.checkout_complete_text,
                 self.success_url(),
             ),
-            "requires_capture" => (
+            SessionStatus::RequiresCapture => (
                 "complete",
                 t.checkout_complete,
                 t.checkout_authorized_text,
                 self.success_url(),
             ),
-            "cancelled" => (
+            SessionStatus::Cancelled => (
                 "canceled",
                 t.checkout_canceled,
                 t.checkout_canceled_text,
-                self.session.cancel_url.clone(),
+                self.session().cancel_url.clone(),
             ),
-            "expired" => (
+            SessionStatus::Expired => (
                 "expired",
                 t.checkout_expired,
                 t.checkout_expired_text,
-                self.session.cancel_url.clone(),
+                self.session().cancel_url.clone(),
             ),
             _ => (
                 "failed",
                 t.checkout_failed,
                 t.checkout_failed_text,
-                self.session.cancel_url.clone(),
+                self.session().cancel_url.clone(),
             ),
         };
         let link = link
@@ -174,7 +175,7 @@ impl Hosted {
         let form = card_form::render(&FormView {
             t,
             action: &self.path(),
-            csrf: &guard::token(&app.token_key, &nonce, &self.csrf_scope()),
+            csrf: &guard::token(&app.engine.page_form_key(), &nonce, &self.csrf_scope()),
             lang: self.locale.tag(),
             button: fill(t.pay_button, &[("amount", &self.money())]),
             errors: &fields,
@@ -182,7 +183,7 @@ impl Hosted {
             amount: None,
         });
         let cancel = self
-            .session
+            .session()
             .cancel_url
             .as_deref()
             .map(|u| {
@@ -207,38 +208,35 @@ impl Hosted {
     }
 
     fn csrf_scope(&self) -> String {
-        format!("checkout:{}", self.session.uuid)
+        format!("checkout:{}", self.session().uuid)
     }
 
     /// Where the customer goes once the session's payment has an outcome.
-    async fn after_payment(&self, app: &AppState) -> Result<Response, ApiError> {
+    fn after_payment(&self) -> Response {
         let t = self.locale.text();
         let lang = self.locale.tag();
-        let Some(i) = repo::latest_intent(&app.db, self.session.id).await? else {
-            return Ok(self.status_page().into_response());
+        let Some((_, a)) = &self.view.payment else {
+            return self.status_page().into_response();
         };
-        let a = store::repo::attempts::by_id(&app.db, i.attempt_id)
-            .await?
-            .ok_or_else(|| ApiError::internal("intent without attempt"))?;
-        Ok(match a.status.as_str() {
-            "Succeeded" | "RequiresCapture" => match self.success_url() {
+        match a.status {
+            AttemptStatus::Succeeded | AttemptStatus::RequiresCapture => match self.success_url() {
                 Some(u) => Redirect::to(&u).into_response(),
                 None => Redirect::to(&format!("{}?lang={lang}", self.path())).into_response(),
             },
-            "RequiresAction" => match super::pay::challenge_url(&a) {
+            AttemptStatus::RequiresAction => match super::pay::challenge_url(a) {
                 Some(url) => super::onward_to_bank(
                     self.locale,
-                    &self.merchant.namespace.name,
+                    self.merchant_name(),
                     &url,
                     t.processing_title,
                 ),
                 None => Redirect::to(&format!("{}?lang={lang}", self.path())).into_response(),
             },
-            "InProgress" | "Created" => {
-                super::processing(self.locale, &self.merchant.namespace.name)
+            AttemptStatus::InProgress | AttemptStatus::Created => {
+                super::processing(self.locale, self.merchant_name())
             }
             _ => Redirect::to(&format!("{}?lang={lang}", self.path())).into_response(),
-        })
+        }
     }
 }
 
@@ -280,7 +278,7 @@ pub async fn checkout_page(
         return not_found(locale);
     };
     match Hosted::load(&app, &id, q.lang.as_deref(), &headers).await {
-        Ok(Some(h)) if h.session.status == "open" => h
+        Ok(Some(h)) if h.session().status == SessionStatus::Open => h
             .open_page(
                 &app,
                 &headers,
@@ -290,10 +288,7 @@ pub async fn checkout_page(
                 Refill::default(),
             )
             .into_response(),
-        Ok(Some(h)) if h.session.status == "processing" => match h.after_payment(&app).await {
-            Ok(r) => r,
-            Err(e) => unavailable(locale, &e).into_response(),
-        },
+        Ok(Some(h)) if h.session().status == SessionStatus::Processing => h.after_payment(),
         Ok(Some(h)) => h.status_page().into_response(),
         Ok(None) => not_found(locale),
         Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::BAD_REQUEST => {
@@ -337,12 +332,12 @@ async fn pay(
     post: CardFormPost,
 ) -> Result<Response, ApiError> {
     let t = h.locale.text();
-    if h.session.status != "open" {
+    if h.session().status != SessionStatus::Open {
         return Ok(h.status_page().into_response());
     }
     let refill = Refill::from_post(&post);
     if !guard::verify(
-        &app.token_key,
+        &app.engine.page_form_key(),
         headers,
         post.csrf.as_deref(),
         &h.csrf_scope(),
@@ -359,7 +354,7 @@ async fn pay(
             .into_response());
     }
     let now = time::OffsetDateTime::now_utc();
-    let card: CardInput =
+    let card =
         match card_form::read_card(&post, t, (now.year() as u32, u8::from(now.month()) as u32)) {
             Ok(c) => c,
             Err(fields) => {
@@ -375,27 +370,32 @@ async fn pay(
                     .into_response());
             }
         };
-    let req = IntentCreate {
-        amount: Some(Money::from_cents(h.session.amount_cents).map_err(ApiError::internal)?),
-        payment_method: Some("card".into()),
-        card: Some(card),
-        token: None,
-        pin_token: None,
-        return_url: Some(format!(
-            "{}{}/return?lang={}",
-            app.config.public_url.trim_end_matches('/'),
-            h.path(),
-            h.locale.tag()
-        )),
-    };
-    match co::create_intent(app, &h.merchant, &h.session.uuid, req).await {
+    let method = connectors::PaymentMethod::Card(connectors::Card {
+        number: card.number,
+        exp_month: card.exp_month,
+        exp_year: card.exp_year,
+        cvv: card.cvv,
+        zip: card.zip,
+        holder_name: card.holder_name,
+    });
+    let return_url = format!(
+        "{}{}/return?lang={}",
+        app.config.public_url.trim_end_matches('/'),
+        h.path(),
+        h.locale.tag()
+    );
+    match app
+        .engine
+        .pay_hosted_session(&h.session().uuid, method, Some(return_url))
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(_) => {}
         Err(e) if e.status.is_server_error() => return Err(e),
         Err(e) => {
             // Paid, canceled or expired meanwhile: show that; otherwise say why.
-            let fresh = co::load_session(app, &h.merchant, &h.session.uuid).await?;
-            if fresh.status != "open" {
-                let h2 = h.with_session(fresh);
+            let h2 = h.reloaded(app).await?;
+            if h2.session().status != SessionStatus::Open {
                 return Ok(h2.status_page().into_response());
             }
             let msg = super::pay::engine_message(t, &e);
@@ -411,9 +411,7 @@ async fn pay(
                 .into_response());
         }
     }
-    let fresh = co::load_session(app, &h.merchant, &h.session.uuid).await?;
-    let h2 = h.with_session(fresh);
-    h2.after_payment(app).await
+    Ok(h.reloaded(app).await?.after_payment())
 }
 
 /// `GET /checkout/{sessionId}/return`: back from 3-D Secure; finishes the payment.
@@ -434,22 +432,19 @@ pub async fn checkout_return(
         Err(page) => return page,
     };
     let r = async {
-        if let Some(i) = repo::latest_intent(&app.db, h.session.id).await? {
-            let a = store::repo::attempts::by_id(&app.db, i.attempt_id).await?;
-            if a.is_some_and(|a| a.status == "RequiresAction") {
-                if let Err(e) =
-                    co::complete_intent(&app, &h.merchant, &h.session.uuid, &i.uuid).await
-                {
-                    if e.status.is_server_error() {
-                        return Err(e);
-                    }
-                }
+        // Completes the latest payment if it waits for 3-D Secure; a refusal shows as the
+        // session's state.
+        if let Err(e) = app.engine.complete_hosted_session(&h.session().uuid).await {
+            let e = ApiError::from(e);
+            if e.status.is_server_error() {
+                return Err(e);
             }
         }
-        let fresh = co::load_session(&app, &h.merchant, &h.session.uuid).await?;
-        let h2 = h.with_session(fresh);
-        match h2.session.status.as_str() {
-            "processing" | "succeeded" | "requires_capture" => h2.after_payment(&app).await,
+        let h2 = h.reloaded(&app).await?;
+        match h2.session().status {
+            SessionStatus::Processing
+            | SessionStatus::Succeeded
+            | SessionStatus::RequiresCapture => Ok(h2.after_payment()),
             _ => Ok(h2.status_page().into_response()),
         }
     }

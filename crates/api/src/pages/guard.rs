@@ -9,10 +9,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::net::IpAddr;
 
 pub const COOKIE: &str = "dp_csrf";
 
@@ -41,7 +38,7 @@ pub fn nonce(headers: &HeaderMap, secure: bool) -> (String, Option<String>) {
 
 /// The form token for `nonce` on the page `scope` (a pay link or checkout session).
 pub fn token(key: &[u8], nonce: &str, scope: &str) -> String {
-    crate::auth::hmac_hex(key, format!("csrf|{nonce}|{scope}").as_bytes())
+    engine::crypto::hmac_hex(key, format!("csrf|{nonce}|{scope}").as_bytes())
 }
 
 /// True when the form's token matches the request's cookie for this page.
@@ -50,50 +47,7 @@ pub fn verify(key: &[u8], headers: &HeaderMap, form_token: Option<&str>, scope: 
         return false;
     };
     let want = token(key, &n, scope);
-    subtle::ConstantTimeEq::ct_eq(want.as_bytes(), t.as_bytes()).into()
-}
-
-/// Fixed one-minute windows per client address, separately for page views and form posts.
-pub struct RateLimiter {
-    views_per_minute: u32,
-    posts_per_minute: u32,
-    started: Instant,
-    windows: Mutex<HashMap<(IpAddr, bool), (u64, u32)>>,
-}
-
-impl RateLimiter {
-    pub fn new(views_per_minute: u32, posts_per_minute: u32) -> RateLimiter {
-        RateLimiter {
-            views_per_minute,
-            posts_per_minute,
-            started: Instant::now(),
-            windows: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Counts one request; `Err(seconds)` when the client is over its limit.
-    pub fn check(&self, ip: IpAddr, post: bool) -> Result<(), u32> {
-        let limit = if post {
-            self.posts_per_minute
-        } else {
-            self.views_per_minute
-        };
-        let elapsed = self.started.elapsed().as_secs();
-        let minute = elapsed / 60;
-        let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if w.len() > 100_000 {
-            w.retain(|_, (m, _)| *m == minute);
-        }
-        let e = w.entry((ip, post)).or_insert((minute, 0));
-        if e.0 != minute {
-            *e = (minute, 0);
-        }
-        if e.1 >= limit {
-            return Err((60 - elapsed % 60) as u32);
-        }
-        e.1 += 1;
-        Ok(())
-    }
+    engine::crypto::ct_eq(want.as_bytes(), t.as_bytes())
 }
 
 /// Middleware for the public pages: answers 429 with a page and Retry-After past the limit.
@@ -107,8 +61,8 @@ pub async fn rate_limit(
     }
     let ip = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .get::<ConnectInfo<crate::listener::PeerAddr>>()
+        .map(|c| c.0 .0.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let post = req.method() == Method::POST;
     if let Err(retry) = app.page_limiter.check(ip, post) {
@@ -130,24 +84,6 @@ pub async fn rate_limit(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limiter_counts_per_client_and_kind() {
-        let l = RateLimiter::new(3, 1);
-        let a = IpAddr::from([10, 0, 0, 1]);
-        let b = IpAddr::from([10, 0, 0, 2]);
-        assert!(l.check(a, true).is_ok());
-        assert!(l.check(a, true).is_err(), "second post in the minute");
-        assert!(
-            l.check(b, true).is_ok(),
-            "another client has its own budget"
-        );
-        for _ in 0..3 {
-            assert!(l.check(a, false).is_ok());
-        }
-        let retry = l.check(a, false).unwrap_err();
-        assert!((1..=60).contains(&retry));
-    }
 
     #[test]
     fn csrf_token_binds_cookie_and_page() {

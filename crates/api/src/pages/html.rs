@@ -23,15 +23,13 @@ pub fn esc(s: &str) -> String {
 
 /// The origin (`scheme://host[:port]`) of an absolute http(s) URL, for CSP `form-action`.
 pub fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    if scheme != "http" && scheme != "https" {
+    let u = url::Url::parse(url).ok()?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() || !u.username().is_empty()
+    {
         return None;
     }
-    let host = rest.split(['/', '?', '#']).next()?;
-    if host.is_empty() || host.contains(['\'', '"', ' ', ';', ',', '\\', '@']) {
-        return None;
-    }
-    Some(format!("{scheme}://{host}"))
+    // ASCII serialisation: punycode hosts, no quotes or spaces that could break the header.
+    Some(u.origin().ascii_serialization())
 }
 
 /// One rendered page.

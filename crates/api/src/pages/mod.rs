@@ -10,6 +10,7 @@ pub mod html;
 pub mod i18n;
 pub mod pay;
 pub mod pdf;
+pub mod rate_limit;
 pub mod receipt;
 
 use crate::error::ApiError;

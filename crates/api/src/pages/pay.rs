@@ -1,16 +1,13 @@
 //! The pay page ("payisland", SPEC §5): what a payment link is for, the fee disclosure, the
-//! card form, the way back from 3-D Secure, and the link's end states. Payments go through
-//! the same prePayment → confirm engine as the API, acting for the link's dealer with the
-//! prePayment scope only.
+//! card form, the way back from 3-D Secure, and the link's end states. The page is a client
+//! of the engine acting for the customer who holds the link (`Actor::Customer`): it may pay
+//! that link's invoice through the same prePayment → confirm rules as the API, nothing else.
 
 use super::card_form::{self, AmountField, CardFormPost, FieldErrors, FormView, Refill};
 use super::html::{esc, row, Page};
 use super::i18n::{fill, Locale, Text};
 use super::{guard, not_found, unavailable, PageQuery};
 use crate::app::AppState;
-use crate::auth::Principal;
-use crate::core::payment_requests::{self as prq, unpayable};
-use crate::core::payments::{self, ConfirmRequest, PrePaymentRequest};
 use crate::error::{ApiError, Code};
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
@@ -18,46 +15,50 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::catalog::v1;
 use domain::fees::TenderType;
-use domain::scope::Scope;
-use domain::{Money, Timestamp};
+use domain::status::{AttemptStatus, TransactionStatus, TransactionType};
+use domain::Money;
+use engine::payment_requests::{LinkState, LinkView, ATTEMPT_PLACEHOLDER};
+use engine::{EngineError, Kind};
 use serde::Deserialize;
-use store::repo::attempts::{self, AttemptRow};
-use store::repo::payment_requests::PaymentRequestRow;
-use store::repo::{dealers, invoices, orders, payment_requests, transactions};
+use store::repo::attempts::AttemptRow;
+use store::repo::payment_requests::RequestAttempt;
+use store::repo::transactions::TransactionRow;
+use store::views::InvoiceContext;
 
 /// Everything a pay page shows about its link.
 pub struct Link {
-    pub pr: PaymentRequestRow,
-    pub dealer: dealers::DealerRow,
-    pub invoice: invoices::InvoiceRow,
-    pub order: orders::OrderRow,
-    pub customer_uuid: String,
-    pub dto: wire::PaymentRequestDto,
+    pub link: LinkView,
+    /// The dealer as the documented shapes show it (name, contact).
+    pub dealer_dto: wire::Dealer,
     pub locale: Locale,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkState {
-    Open,
-    Expired,
-    Obsolete,
-    Paid,
-    Closed,
-}
-
-impl LinkState {
-    fn name(self) -> &'static str {
-        match self {
-            LinkState::Open => "open",
-            LinkState::Expired => "expired",
-            LinkState::Obsolete => "obsolete",
-            LinkState::Paid => "paid",
-            LinkState::Closed => "closed",
-        }
+fn state_name(s: LinkState) -> &'static str {
+    match s {
+        LinkState::Payable => "open",
+        LinkState::Expired => "expired",
+        LinkState::Obsolete => "obsolete",
+        LinkState::Paid => "paid",
+        LinkState::Closed => "closed",
     }
 }
 
 impl Link {
+    /// The page's view of a link the engine loaded, in the language asked for (`?lang=`),
+    /// else the link's own, else the browser's.
+    pub fn new(link: LinkView, lang: Option<&str>, headers: &HeaderMap) -> Link {
+        let locale = lang
+            .and_then(Locale::parse)
+            .or_else(|| Locale::parse(&link.view.request.locale))
+            .or_else(|| super::accept_language(headers))
+            .unwrap_or(Locale::En);
+        Link {
+            dealer_dto: crate::views::dealer(&link.view.context.dealer),
+            link,
+            locale,
+        }
+    }
+
     /// Loads a link by its guid as typed in the URL; `None` when there is no such link.
     pub async fn load(
         app: &AppState,
@@ -65,82 +66,56 @@ impl Link {
         lang: Option<&str>,
         headers: &HeaderMap,
     ) -> Result<Option<Link>, ApiError> {
-        let Ok(guid) = uuid::Uuid::parse_str(guid) else {
-            return Ok(None);
-        };
-        let Some(pr) = payment_requests::by_guid(&app.db, &guid.to_string()).await? else {
-            return Ok(None);
-        };
-        let missing = || ApiError::internal("payment request with missing rows");
-        let dealer = dealers::dealer_by_id(&app.db, pr.dealer_id)
-            .await?
-            .ok_or_else(missing)?;
-        let invoice = invoices::by_id(&app.db, pr.invoice_id)
-            .await?
-            .ok_or_else(missing)?;
-        let order = orders::by_id(&app.db, invoice.dealer_order_id)
-            .await?
-            .ok_or_else(missing)?;
-        let customer = dealers::customer_by_id(&app.db, invoice.customer_id)
-            .await?
-            .ok_or_else(missing)?;
-        let dto = prq::load(app, &pr, &dealer).await?;
-        let locale = lang
-            .and_then(Locale::parse)
-            .or_else(|| Locale::parse(&pr.locale))
-            .or_else(|| super::accept_language(headers))
-            .unwrap_or(Locale::En);
-        Ok(Some(Link {
-            pr,
-            dealer,
-            invoice,
-            order,
-            customer_uuid: customer.uuid,
-            dto,
-            locale,
-        }))
+        match app.engine.link(guid).await {
+            Ok(l) => Ok(Some(Link::new(l, lang, headers))),
+            Err(e) if e.kind == Kind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    pub fn state(&self, now: i64) -> LinkState {
-        if let Some(e) = unpayable(&self.pr, now) {
-            return match e.code {
-                Code::V1(c) if c == v1::PAYMENT_REQUEST_OBSOLETE => LinkState::Obsolete,
-                _ => LinkState::Expired,
-            };
-        }
-        if self.invoice.due_cents() == 0 {
-            LinkState::Paid
-        } else if self.order.order_status == "CLOSED" {
-            LinkState::Closed
-        } else {
-            LinkState::Open
-        }
+    fn ctx(&self) -> &InvoiceContext {
+        &self.link.view.context
+    }
+
+    pub fn guid(&self) -> &str {
+        &self.link.view.request.guid
+    }
+
+    pub fn state(&self) -> LinkState {
+        self.link.state
     }
 
     /// What this link asks for now: the request's amount, but never more than is still due.
-    pub fn due_now(&self) -> i64 {
-        self.pr.amount_cents.min(self.invoice.due_cents())
+    pub fn due_now(&self) -> Money {
+        self.link.due_now()
     }
 
     pub fn order_number(&self) -> &str {
-        &self.order.order_number
+        &self.ctx().order.order_number
     }
 
-    fn path(&self) -> String {
-        format!("/pay/{}", self.pr.guid)
+    pub fn dealer_name(&self) -> &str {
+        &self.ctx().dealer.name
+    }
+
+    fn partial(&self) -> bool {
+        self.ctx().dealer.allow_partial_payments
+    }
+
+    pub fn path(&self) -> String {
+        format!("/pay/{}", self.guid())
     }
 
     fn csrf_scope(&self) -> String {
-        format!("pay:{}", self.pr.guid)
+        format!("pay:{}", self.guid())
     }
 
-    fn money(&self, cents: i64) -> String {
-        self.locale
-            .money(Money::from_cents(cents).unwrap_or_default())
+    fn money(&self, m: Money) -> String {
+        self.locale.money(m)
     }
 
     fn vehicle(&self) -> Option<String> {
-        let v = self.dto.invoice.dealer_order.vehicle.as_ref()?;
+        let v = crate::views::vehicle(self.ctx().vehicle.as_ref()?);
         let make = v
             .make
             .clone()
@@ -158,7 +133,7 @@ impl Link {
 
     /// The dealer's name and how to reach them.
     pub fn dealer_block(&self) -> String {
-        let d = &self.dto.invoice.dealer;
+        let d = &self.dealer_dto;
         let mut contact = Vec::new();
         if let Some(p) = d.phone_number.as_deref().filter(|s| !s.is_empty()) {
             let tel: String = p
@@ -192,23 +167,22 @@ impl Link {
         };
         format!(
             "<p class=\"dealer\"><strong id=\"dealer-name\">{}</strong></p>{contact}",
-            esc(&self.dealer.name)
+            esc(self.dealer_name())
         )
     }
 
     /// Repair order, vehicle, invoice lines and the amounts.
     fn invoice_block(&self) -> String {
         let t = self.locale.text();
-        let inv = &self.invoice;
-        let mut rows = row("ro-number", t.repair_order, &self.order.order_number);
+        let inv = &self.ctx().invoice;
+        let mut rows = row("ro-number", t.repair_order, self.order_number());
         if let Some(v) = self.vehicle() {
             rows.push_str(&row("vehicle", t.vehicle, &v));
         }
         if let Some(d) = inv.description.as_deref().filter(|s| !s.trim().is_empty()) {
             rows.push_str(&row("invoice-description", t.invoice, d));
         }
-        for a in &self.dto.invoice.invoice_attributes {
-            let value = a.value.as_deref().unwrap_or("");
+        for (option, value) in &self.ctx().attributes {
             // Amount-like values print as money in the page's locale.
             let value = match value
                 .trim()
@@ -221,19 +195,19 @@ impl Link {
             };
             rows.push_str(&format!(
                 "<div class=\"row line\"><dt>{}</dt><dd>{}</dd></div>",
-                esc(&humanize(&a.option)),
+                esc(&humanize(option)),
                 esc(&value)
             ));
         }
         rows.push_str(&row(
             "invoice-total",
             t.invoice_total,
-            &self.money(inv.amount_cents),
+            &self.money(inv.amount),
         ));
         rows.push_str(&row(
             "amount-paid",
             t.already_paid,
-            &self.money(inv.paid_cents - inv.refunded_cents),
+            &self.money(inv.paid.saturating_sub(inv.refunded)),
         ));
         rows.push_str(&format!(
             "<div class=\"row total\"><dt>{}</dt><dd id=\"amount-due\">{}</dd></div>",
@@ -245,10 +219,11 @@ impl Link {
 
     /// The disclosure card-acceptance rules ask for before the customer pays: the surcharge
     /// percent and amount, or the card and cash prices.
-    fn fee_disclosure(&self, amount_cents: i64) -> String {
+    fn fee_disclosure(&self, amount: Money) -> String {
         let t = self.locale.text();
-        let settings = self.dealer.fee_settings();
-        let amount = Money::from_cents(amount_cents).unwrap_or_default();
+        let dealer = &self.ctx().dealer;
+        let settings = dealer.fee_settings();
+        let amount_cents = amount.cents();
         let quote = settings.quote(amount, TenderType::Credit, None);
         let mut parts = Vec::new();
         if settings.surcharge_enabled && quote.surcharge.cents() > 0 {
@@ -258,7 +233,7 @@ impl Link {
                 &[
                     (
                         "percent",
-                        &self.locale.percent(bps.min(self.dealer.surcharge_bps)),
+                        &self.locale.percent(bps.min(dealer.surcharge_bps)),
                     ),
                     ("amount", &self.locale.money(quote.surcharge)),
                     ("total", &self.locale.money(quote.total)),
@@ -273,10 +248,7 @@ impl Link {
                 &[
                     ("card", &self.locale.money(card)),
                     ("cash", &self.locale.money(amount)),
-                    (
-                        "percent",
-                        &self.locale.percent(self.dealer.dual_pricing_bps),
-                    ),
+                    ("percent", &self.locale.percent(dealer.dual_pricing_bps)),
                 ],
             ));
         }
@@ -291,23 +263,16 @@ impl Link {
     }
 
     /// Links to the receipts of the invoice's approved card payments.
-    async fn receipts(&self, app: &AppState) -> Result<String, ApiError> {
+    fn receipts(&self) -> String {
         let t = self.locale.text();
-        let charges: Vec<_> = transactions::for_invoice(&app.db, self.invoice.id)
-            .await?
-            .into_iter()
-            .filter(|x| x.transaction_type == "CHARGE" && x.status == "APPROVED")
-            .collect();
-        if charges.is_empty() {
-            return Ok(String::new());
-        }
-        let items: String = charges
-            .iter()
+        let items: String = self
+            .link
+            .receipts()
             .map(|c| {
                 let label = fill(
                     t.view_receipt,
                     &[
-                        ("amount", &self.money(c.total_cents)),
+                        ("amount", &self.money(c.total)),
                         ("date", &self.locale.date(c.created_at)),
                     ],
                 );
@@ -320,15 +285,18 @@ impl Link {
                 )
             })
             .collect();
-        Ok(format!(
+        if items.is_empty() {
+            return String::new();
+        }
+        format!(
             "<h2>{}</h2><ul class=\"receipts\">{items}</ul>",
             esc(t.receipt_title)
-        ))
+        )
     }
 
     fn page(&self, status: StatusCode, title: &str, body: String) -> Page {
         let mut p = Page::new(status, self.locale, title, body);
-        p.brand = Some(self.dealer.name.clone());
+        p.brand = Some(self.dealer_name().to_string());
         p.lang_path = Some(self.path());
         p
     }
@@ -353,27 +321,27 @@ fn humanize(key: &str) -> String {
 }
 
 /// The page for a link that cannot be paid (expired, replaced, paid, closed).
-async fn status_page(app: &AppState, link: &Link, state: LinkState) -> Result<Page, ApiError> {
+fn status_page(link: &Link, state: LinkState) -> Page {
     let t = link.locale.text();
     let (status, title, text, ok) = match state {
         LinkState::Expired => (StatusCode::GONE, t.expired_title, t.expired_text, false),
         LinkState::Obsolete => (StatusCode::GONE, t.obsolete_title, t.obsolete_text, false),
         LinkState::Paid => (StatusCode::OK, t.paid_title, t.paid_text, true),
-        LinkState::Closed | LinkState::Open => {
+        LinkState::Closed | LinkState::Payable => {
             (StatusCode::OK, t.closed_title, t.closed_text, false)
         }
     };
     let body = format!(
         "<div id=\"link-status\" class=\"status{}\" data-status=\"{}\"><h1>{}</h1><p>{}</p></div>{}{}{}",
         if ok { " ok" } else { "" },
-        state.name(),
+        state_name(state),
         esc(title),
         esc(text),
         link.dealer_block(),
         link.invoice_block(),
-        link.receipts(app).await?
+        link.receipts()
     );
-    Ok(link.page(status, title, body))
+    link.page(status, title, body)
 }
 
 /// What a failed post shows again.
@@ -385,24 +353,23 @@ struct Problem {
 }
 
 /// The open link: invoice, disclosure, earlier receipts and the card form.
-async fn open_page(
+fn open_page(
     app: &AppState,
     link: &Link,
     headers: &HeaderMap,
     status: StatusCode,
     problem: Problem,
-) -> Result<Page, ApiError> {
+) -> Page {
     let t: &Text = link.locale.text();
     let (nonce, set_cookie) = guard::nonce(headers, app.config.public_url.starts_with("https://"));
     let due = link.due_now();
-    let partial = link.dealer.allow_partial_payments != 0;
+    let partial = link.partial();
     let mut refill = problem.refill;
     if partial && refill.amount.is_empty() {
         // Offer the whole amount due; the customer may lower it.
-        let m = Money::from_cents(due).unwrap_or_default();
         refill.amount = match link.locale {
-            Locale::FrCa => m.to_string().replace('.', ","),
-            _ => m.to_string(),
+            Locale::FrCa => due.to_string().replace('.', ","),
+            _ => due.to_string(),
         };
     }
     let button = if partial {
@@ -410,10 +377,11 @@ async fn open_page(
     } else {
         fill(t.pay_button, &[("amount", &link.money(due))])
     };
+    let key = app.engine.page_form_key();
     let form = card_form::render(&FormView {
         t,
         action: &link.path(),
-        csrf: &guard::token(&app.token_key, &nonce, &link.csrf_scope()),
+        csrf: &guard::token(&key, &nonce, &link.csrf_scope()),
         lang: link.locale.tag(),
         button,
         errors: &problem.fields,
@@ -431,17 +399,17 @@ async fn open_page(
         link.invoice_block(),
         link.fee_disclosure(due),
         form,
-        link.receipts(app).await?,
+        link.receipts(),
     );
     let mut page = link.page(status, t.pay_title, body);
     page.set_cookie = set_cookie;
     page.has_error = has_error;
-    Ok(page)
+    page
 }
 
 /// A customer-facing sentence for a failed attempt.
 pub fn decline_message(t: &Text, a: &AttemptRow) -> &'static str {
-    if a.three_ds_failed != 0 {
+    if a.three_ds_failed {
         return t.declined_3ds;
     }
     match a.response_description.as_deref().unwrap_or("") {
@@ -467,13 +435,6 @@ pub fn engine_message(t: &Text, e: &ApiError) -> &'static str {
     }
 }
 
-fn render(r: Result<Page, ApiError>, locale: Locale) -> Response {
-    match r {
-        Ok(p) => p.into_response(),
-        Err(e) => unavailable(locale, &e).into_response(),
-    }
-}
-
 /// The link a pay route addresses, or the page to answer instead (not found, unavailable).
 async fn link_or_page(
     app: &AppState,
@@ -489,6 +450,19 @@ async fn link_or_page(
         Ok(Some(l)) => Ok(l),
         Ok(None) => Err(not_found(fallback)),
         Err(e) => Err(unavailable(fallback, &e).into_response()),
+    }
+}
+
+/// An attempt of the link's invoice; `None` when there is no such attempt for this link.
+async fn link_attempt(
+    app: &AppState,
+    link: &Link,
+    attempt: &str,
+) -> Result<Option<RequestAttempt>, ApiError> {
+    match app.engine.link_attempt(link.guid(), attempt).await {
+        Ok(a) => Ok(Some(a)),
+        Err(e) if e.kind == Kind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -510,34 +484,31 @@ pub async fn pay_page(
         Ok(l) => l,
         Err(page) => return page,
     };
-    let locale = link.locale;
-    let r = async {
-        let state = link.state(Timestamp::now().millis());
-        if state != LinkState::Open {
-            return status_page(&app, &link, state).await;
-        }
-        // Back from a failed attempt (PRG): say why it failed.
-        let mut problem = Problem::default();
-        if let Some(a) = q
-            .attempt
-            .as_deref()
-            .and_then(|u| uuid::Uuid::parse_str(u).ok())
-        {
-            if let Some(a) = attempts::by_uuid(&app.db, &a.to_string()).await? {
-                if a.invoice_id == link.invoice.id && a.status == "Failed" {
-                    problem.message = Some(decline_message(link.locale.text(), &a).to_string());
-                }
-            }
-        }
-        let status = if problem.message.is_some() {
-            StatusCode::PAYMENT_REQUIRED
-        } else {
-            StatusCode::OK
-        };
-        open_page(&app, &link, &headers, status, problem).await
+    let state = link.state();
+    if state != LinkState::Payable {
+        return status_page(&link, state).into_response();
     }
-    .await;
-    render(r, locale)
+    // Back from a failed attempt (PRG): say why it failed.
+    let mut problem = Problem::default();
+    if let Some(a) = q
+        .attempt
+        .as_deref()
+        .and_then(|u| uuid::Uuid::parse_str(u).ok())
+    {
+        match link_attempt(&app, &link, &a.to_string()).await {
+            Ok(Some(a)) if a.attempt.status == AttemptStatus::Failed => {
+                problem.message = Some(decline_message(link.locale.text(), &a.attempt).to_string());
+            }
+            Ok(_) => {}
+            Err(e) => return unavailable(link.locale, &e).into_response(),
+        }
+    }
+    let status = if problem.message.is_some() {
+        StatusCode::PAYMENT_REQUIRED
+    } else {
+        StatusCode::OK
+    };
+    open_page(&app, &link, &headers, status, problem).into_response()
 }
 
 /// Parses a typed amount in any of our locales' habits: `120`, `120.5`, `$1,234.56`,
@@ -612,13 +583,13 @@ async fn submit(
     post: CardFormPost,
 ) -> Result<Response, ApiError> {
     let t = link.locale.text();
-    let state = link.state(Timestamp::now().millis());
-    if state != LinkState::Open {
-        return Ok(status_page(app, link, state).await?.into_response());
+    let state = link.state();
+    if state != LinkState::Payable {
+        return Ok(status_page(link, state).into_response());
     }
     let refill = Refill::from_post(&post);
     if !guard::verify(
-        &app.token_key,
+        &app.engine.page_form_key(),
         headers,
         post.csrf.as_deref(),
         &link.csrf_scope(),
@@ -628,22 +599,21 @@ async fn submit(
             fields: FieldErrors::default(),
             refill: Refill::from_post(&post),
         };
-        return Ok(open_page(app, link, headers, StatusCode::FORBIDDEN, p)
-            .await?
-            .into_response());
+        return Ok(open_page(app, link, headers, StatusCode::FORBIDDEN, p).into_response());
     }
     let now = time::OffsetDateTime::now_utc();
     let card = card_form::read_card(&post, t, (now.year() as u32, u8::from(now.month()) as u32));
     let due = link.due_now();
-    let amount = if link.dealer.allow_partial_payments != 0 {
+    // A partial amount where the dealer allows them; otherwise what the link asks for now.
+    let amount = if link.partial() {
         match post.amount.as_deref().and_then(parse_amount) {
-            Some(m) if m.cents() >= 100.min(due) && m.cents() <= due => Ok(m),
+            Some(m) if m.cents() >= 100.min(due.cents()) && m <= due => Ok(Some(m)),
             _ => Err(()),
         }
     } else {
-        Ok(Money::from_cents(due).map_err(ApiError::internal)?)
+        Ok(None)
     };
-    let card = match (card, amount) {
+    let (card, amount) = match (card, amount) {
         (Ok(card), Ok(amount)) => (card, amount),
         (card, amount) => {
             let mut fields = FieldErrors::default();
@@ -659,56 +629,40 @@ async fn submit(
                 refill,
             };
             return Ok(
-                open_page(app, link, headers, StatusCode::UNPROCESSABLE_ENTITY, p)
-                    .await?
-                    .into_response(),
+                open_page(app, link, headers, StatusCode::UNPROCESSABLE_ENTITY, p).into_response(),
             );
         }
     };
-    let (card, amount) = card;
-
-    // The link acts for its dealer with the prePayment scope and nothing else.
-    let principal = Principal::DealerToken {
-        dealer_uuid: link.dealer.uuid.clone(),
-        scopes: vec![Scope::PrePayment],
-    };
-    let mut attributes = serde_json::Map::new();
-    attributes.insert("paymentRequestGuid".into(), link.pr.guid.clone().into());
-    let pre = PrePaymentRequest {
-        dealer_uuid: Some(link.dealer.uuid.clone()),
-        customer_uuid: Some(link.customer_uuid.clone()),
-        invoice_guid: Some(link.invoice.guid.clone()),
-        dealer_order_uuid: Some(link.order.uuid.clone()),
-        amount: Some(amount),
-        locale: Some(link.locale.tag().into()),
-        card_digits: Some(card.number.last4().to_string()),
-        desc: Some("Paid online from a payment link".into()),
-        attributes: Some(attributes),
-        ..Default::default()
-    };
-    let attempt = match payments::prepayment(app, &principal, pre).await {
-        Ok(r) => r.payment_attempt.uuid,
-        Err(e) => return engine_refusal(app, link, headers, e, refill).await,
-    };
-    let confirm = ConfirmRequest {
-        card: Some(card),
-        token: None,
+    let confirm = engine::payments::Confirm {
+        method: connectors::PaymentMethod::Card(connectors::Card {
+            number: card.number,
+            exp_month: card.exp_month,
+            exp_year: card.exp_year,
+            cvv: card.cvv,
+            zip: card.zip,
+            holder_name: card.holder_name,
+        }),
         return_url: Some(format!(
-            "{}{}/return/{attempt}?lang={}",
+            "{}{}/return/{ATTEMPT_PLACEHOLDER}?lang={}",
             app.config.public_url.trim_end_matches('/'),
             link.path(),
             link.locale.tag()
         )),
-        capture: Some(true),
+        capture: true,
     };
-    if let Err(e) = payments::confirm(app, &principal, &attempt, confirm).await {
-        return engine_refusal(app, link, headers, e, refill).await;
+    match app
+        .engine
+        .pay_link(link.guid(), amount, confirm, link.locale.tag())
+        .await
+    {
+        Ok(o) => Ok(see_other(&format!(
+            "{}/return/{}?lang={}",
+            link.path(),
+            o.attempt.attempt.uuid,
+            link.locale.tag()
+        ))),
+        Err(e) => engine_refusal(app, link, headers, e, refill).await,
     }
-    Ok(see_other(&format!(
-        "{}/return/{attempt}?lang={}",
-        link.path(),
-        link.locale.tag()
-    )))
 }
 
 /// The engine refused before charging: show why, or the link's new state.
@@ -716,21 +670,26 @@ async fn engine_refusal(
     app: &AppState,
     link: &Link,
     headers: &HeaderMap,
-    e: ApiError,
+    e: EngineError,
     refill: Refill,
 ) -> Result<Response, ApiError> {
+    let e = ApiError::from(e);
     if e.status.is_server_error() {
         return Err(e);
     }
     if let Code::V1(c) = e.code {
-        if c == v1::INVOICE_ALREADY_PAID || c == v1::REPAIR_ORDER_CLOSED {
-            // Paid or closed meanwhile: reload the link and show its state.
-            let fresh = Link::load(app, &link.pr.guid, Some(link.locale.tag()), headers)
+        if c == v1::INVOICE_ALREADY_PAID
+            || c == v1::REPAIR_ORDER_CLOSED
+            || c == v1::PAYMENT_REQUEST_EXPIRED
+            || c == v1::PAYMENT_REQUEST_OBSOLETE
+        {
+            // Paid, closed, expired or replaced meanwhile: reload the link and show its state.
+            let fresh = Link::load(app, link.guid(), Some(link.locale.tag()), headers)
                 .await?
                 .ok_or_else(|| ApiError::internal("link vanished"))?;
-            let state = fresh.state(Timestamp::now().millis());
-            if state != LinkState::Open {
-                return Ok(status_page(app, &fresh, state).await?.into_response());
+            let state = fresh.state();
+            if state != LinkState::Payable {
+                return Ok(status_page(&fresh, state).into_response());
             }
         }
     }
@@ -740,9 +699,7 @@ async fn engine_refusal(
         fields: FieldErrors::default(),
         refill,
     };
-    Ok(open_page(app, link, headers, StatusCode::CONFLICT, p)
-        .await?
-        .into_response())
+    Ok(open_page(app, link, headers, StatusCode::CONFLICT, p).into_response())
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -793,43 +750,49 @@ async fn finish(
     attempt: &str,
     three_ds: Option<&str>,
 ) -> Result<Option<Response>, ApiError> {
-    let Ok(uuid) = uuid::Uuid::parse_str(attempt) else {
+    let Some(mut a) = link_attempt(app, link, attempt).await? else {
         return Ok(None);
     };
-    let load = || async {
-        Ok::<_, ApiError>(
-            attempts::by_uuid(&app.db, &uuid.to_string())
-                .await?
-                .filter(|a| a.invoice_id == link.invoice.id),
-        )
-    };
-    let Some(mut a) = load().await? else {
-        return Ok(None);
-    };
-    if a.status == "RequiresAction" && three_ds.is_some() {
-        let principal = Principal::DealerToken {
-            dealer_uuid: link.dealer.uuid.clone(),
-            scopes: vec![Scope::PrePayment],
-        };
-        // Another tab may be completing it at the same moment; either way we re-read.
-        if let Err(e) = payments::complete(app, &principal, &a.uuid).await {
-            if e.status.is_server_error() {
-                return Err(e);
+    if a.attempt.status == AttemptStatus::RequiresAction && three_ds.is_some() {
+        // Another tab may be completing it at the same moment; then (and while the outcome
+        // is not settled) we read it as it is.
+        let done = match app
+            .engine
+            .complete_link_attempt(link.guid(), &a.attempt.uuid)
+            .await
+        {
+            Ok(o) if o.settled => Some(RequestAttempt {
+                attempt: o.attempt.attempt,
+                transaction: o.attempt.transaction,
+            }),
+            Ok(_) => None,
+            Err(e) => {
+                let e = ApiError::from(e);
+                if e.status.is_server_error() {
+                    return Err(e);
+                }
+                None
             }
-        }
-        a = load()
-            .await?
-            .ok_or_else(|| ApiError::internal("attempt vanished"))?;
+        };
+        a = match done {
+            Some(d) => d,
+            None => link_attempt(app, link, &a.attempt.uuid)
+                .await?
+                .ok_or_else(|| ApiError::internal("attempt vanished"))?,
+        };
     }
     let t = link.locale.text();
     let lang = link.locale.tag();
-    Ok(Some(match a.status.as_str() {
-        "Succeeded" => {
-            let charge = transactions::for_invoice(&app.db, link.invoice.id)
-                .await?
-                .into_iter()
-                .find(|x| {
-                    x.attempt_id == a.id && x.transaction_type == "CHARGE" && x.status == "APPROVED"
+    let again =
+        |a: &AttemptRow| see_other(&format!("{}?attempt={}&lang={lang}", link.path(), a.uuid));
+    Ok(Some(match a.attempt.status {
+        AttemptStatus::Succeeded => {
+            let charge: &TransactionRow = a
+                .transaction
+                .as_ref()
+                .filter(|x| {
+                    x.transaction_type == TransactionType::Charge
+                        && x.status == TransactionStatus::Approved
                 })
                 .ok_or_else(|| ApiError::internal("succeeded attempt without its charge"))?;
             see_other(&format!(
@@ -838,17 +801,19 @@ async fn finish(
                 charge.uuid
             ))
         }
-        "RequiresAction" => match challenge_url(&a) {
+        AttemptStatus::RequiresAction => match challenge_url(&a.attempt) {
             Some(url) => super::onward_to_bank(
                 link.locale,
-                &link.dealer.name,
+                link.dealer_name(),
                 &url,
-                &fill(t.pay_button, &[("amount", &link.money(a.total_cents))]),
+                &fill(t.pay_button, &[("amount", &link.money(a.attempt.total))]),
             ),
-            None => see_other(&format!("{}?attempt={}&lang={lang}", link.path(), a.uuid)),
+            None => again(&a.attempt),
         },
-        "InProgress" | "Created" => super::processing(link.locale, &link.dealer.name),
-        _ => see_other(&format!("{}?attempt={}&lang={lang}", link.path(), a.uuid)),
+        AttemptStatus::InProgress | AttemptStatus::Created => {
+            super::processing(link.locale, link.dealer_name())
+        }
+        _ => again(&a.attempt),
     }))
 }
 

@@ -12,7 +12,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::Money;
-use store::repo::transactions::{self, TransactionRow};
+use engine::Kind;
+use store::repo::transactions::TransactionRow;
 
 /// The receipt's link and charge, or the page to answer instead (not found, unavailable).
 async fn load_or_page(
@@ -44,7 +45,7 @@ fn brand_label(b: &str) -> &str {
 fn lines(link: &Link, c: &TransactionRow) -> Vec<(&'static str, String, String)> {
     let l = link.locale;
     let t = l.text();
-    let m = |cents: i64| l.money(Money::from_cents(cents).unwrap_or_default());
+    let m = |a: Money| l.money(a);
     let mut v = vec![
         (
             "receipt-ro",
@@ -57,36 +58,32 @@ fn lines(link: &Link, c: &TransactionRow) -> Vec<(&'static str, String, String)>
             l.date_time(c.created_at),
         ),
     ];
-    let fees = c.surcharge_cents + c.dual_pricing_cents + c.sales_tax_cents;
+    let fees = c.surcharge.cents() + c.dual_pricing.cents() + c.sales_tax.cents();
     if fees > 0 {
-        v.push((
-            "receipt-subtotal",
-            t.receipt_subtotal.into(),
-            m(c.amount_cents),
-        ));
-        if c.surcharge_cents > 0 {
+        v.push(("receipt-subtotal", t.receipt_subtotal.into(), m(c.amount)));
+        if c.surcharge > Money::ZERO {
             v.push((
                 "receipt-surcharge",
                 t.receipt_surcharge.into(),
-                m(c.surcharge_cents),
+                m(c.surcharge),
             ));
         }
-        if c.dual_pricing_cents > 0 {
+        if c.dual_pricing > Money::ZERO {
             v.push((
                 "receipt-card-fee",
                 t.receipt_card_price.into(),
-                m(c.dual_pricing_cents),
+                m(c.dual_pricing),
             ));
         }
-        if c.sales_tax_cents > 0 {
+        if c.sales_tax > Money::ZERO {
             v.push((
                 "receipt-sales-tax",
                 t.receipt_sales_tax.into(),
-                m(c.sales_tax_cents),
+                m(c.sales_tax),
             ));
         }
     }
-    v.push(("receipt-amount", t.receipt_amount.into(), m(c.total_cents)));
+    v.push(("receipt-amount", t.receipt_amount.into(), m(c.total)));
     let card = format!(
         "{} •••• {}",
         brand_label(c.card_brand.as_deref().unwrap_or("Card")),
@@ -103,17 +100,18 @@ fn lines(link: &Link, c: &TransactionRow) -> Vec<(&'static str, String, String)>
         t.receipt_reference.into(),
         c.uuid.clone(),
     ));
-    if c.reversed_cents > 0 {
+    if c.reversed > Money::ZERO {
         v.push((
             "receipt-refunded",
             t.receipt_status.into(),
-            fill(t.receipt_refunded, &[("amount", &m(c.reversed_cents))]),
+            fill(t.receipt_refunded, &[("amount", &m(c.reversed))]),
         ));
     }
     v
 }
 
-/// The link and one of its invoice's approved charges.
+/// The link and one of its invoice's approved charges (the engine shows a receipt only under
+/// a link of its own invoice, also after the link expired or was replaced).
 async fn load(
     app: &AppState,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -123,20 +121,11 @@ async fn load(
     let Ok(Path((guid, txn))) = path else {
         return Ok(None);
     };
-    let Ok(txn) = uuid::Uuid::parse_str(&txn) else {
-        return Ok(None);
-    };
-    let Some(link) = Link::load(app, &guid, lang, headers).await? else {
-        return Ok(None);
-    };
-    let charge = transactions::by_uuid(&app.db, &txn.to_string())
-        .await?
-        .filter(|c| {
-            c.invoice_id == link.invoice.id
-                && c.transaction_type == "CHARGE"
-                && c.status == "APPROVED"
-        });
-    Ok(charge.map(|c| (link, c)))
+    match app.engine.link_receipt(&guid, &txn).await {
+        Ok(r) => Ok(Some((Link::new(r.link, lang, headers), r.charge))),
+        Err(e) if e.kind == Kind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `GET /pay/{guid}/receipt/{transaction}`.
@@ -158,7 +147,7 @@ pub async fn receipt_page(
         .iter()
         .map(|(id, label, value)| row(id, label, value))
         .collect();
-    let base = format!("/pay/{}", link.pr.guid);
+    let base = link.path();
     let body = format!(
         "<div id=\"receipt\"><div class=\"status ok\"><h1>{title}</h1><p>{thanks}</p></div>{dealer}\
          <dl class=\"invoice\">{rows}</dl>\
@@ -173,7 +162,7 @@ pub async fn receipt_page(
         back = esc(t.back_to_invoice),
     );
     let mut page = Page::new(StatusCode::OK, link.locale, t.receipt_title, body);
-    page.brand = Some(link.dealer.name.clone());
+    page.brand = Some(link.dealer_name().to_string());
     page.lang_path = Some(format!("{base}/receipt/{}", charge.uuid));
     page.into_response()
 }
@@ -193,8 +182,8 @@ pub async fn receipt_pdf(
         Err(page) => return page,
     };
     let t = link.locale.text();
-    let d = &link.dto.invoice.dealer;
-    let mut header = vec![link.dealer.name.clone()];
+    let d = &link.dealer_dto;
+    let mut header = vec![link.dealer_name().to_string()];
     let contact: Vec<&str> = [
         d.phone_number.as_deref(),
         d.email_id.as_deref(),

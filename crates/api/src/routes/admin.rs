@@ -1,29 +1,58 @@
-//! The operator's admin API (Bearer operator token). The `dealerpay admin` CLI does the
-//! same through `core::partners`.
+//! The operator's admin API (Bearer operator token). The `dealerpay admin` CLI calls the
+//! same engine use-cases (`engine::partners`) with `Actor::Operator`.
 
 use super::v1_ok;
 use crate::app::AppState;
 use crate::auth::Operator;
-use crate::core::partners::{
-    self as core, GrantView, PartnerCredentials, PartnerView, TokenRequest, TokenResponse,
-};
 use crate::error::ApiResult;
 use crate::extract::JsonBody;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use utoipa::ToSchema;
-use wire::V1ErrorEnvelope;
+use engine::partners as ops;
+use engine::Actor;
+use wire::{
+    GrantView, NewPartner, PartnerCredentials, PartnerView, SettlementRequest, SettlementResult,
+    TokenRequest, TokenResponse, V1ErrorEnvelope,
+};
 
 v1_ok!(PartnerResponse, partner: PartnerView);
 v1_ok!(CredentialsResponse, partner: PartnerCredentials);
 v1_ok!(TokenCreated, token: TokenResponse);
+v1_ok!(SettlementResponse, settlement: SettlementResult);
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct NewPartner {
-    /// 3–64 letters, digits, '.', '_' or '-'.
-    pub username: String,
+/// A partner and its grants in the admin API's shape.
+pub fn partner_view(p: ops::Partner) -> PartnerView {
+    PartnerView {
+        uuid: p.partner.uuid,
+        username: p.partner.username,
+        disabled: p.partner.disabled,
+        grants: p
+            .grants
+            .into_iter()
+            .map(|g| GrantView {
+                dealer_uuid: g.dealer_uuid,
+                department_uuid: g.department_uuid,
+                scope: g.scope,
+            })
+            .collect(),
+    }
+}
+
+pub fn credentials(c: ops::PartnerCredentials) -> PartnerCredentials {
+    PartnerCredentials {
+        uuid: c.uuid,
+        username: c.username,
+        secret: c.secret,
+    }
+}
+
+pub fn grant_spec(g: GrantView) -> ops::GrantSpec {
+    ops::GrantSpec {
+        dealer_uuid: g.dealer_uuid,
+        department_uuid: g.department_uuid,
+        scope: g.scope,
+    }
 }
 
 /// Create a service subscriber (partner). The secret is returned once and stored only as an argon2id hash.
@@ -37,11 +66,13 @@ pub async fn create_partner(
     _: Operator,
     JsonBody(req): JsonBody<NewPartner>,
 ) -> ApiResult<(StatusCode, Json<CredentialsResponse>)> {
+    let c = app
+        .engine
+        .create_partner(&Actor::Operator, &req.username)
+        .await?;
     Ok((
         StatusCode::CREATED,
-        Json(CredentialsResponse::new(
-            core::create(&app.db, &req.username).await?,
-        )),
+        Json(CredentialsResponse::new(credentials(c))),
     ))
 }
 
@@ -55,7 +86,8 @@ pub async fn get_partner(
     _: Operator,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PartnerResponse>> {
-    Ok(Json(PartnerResponse::new(core::view(&app.db, &id).await?)))
+    let p = app.engine.get_partner(&Actor::Operator, &id).await?;
+    Ok(Json(PartnerResponse::new(partner_view(p))))
 }
 
 /// Disable a partner: its credentials answer 401 `ACCESS_FORBIDDEN_INVALID_PARTNER` from the next request on.
@@ -68,9 +100,11 @@ pub async fn disable_partner(
     _: Operator,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PartnerResponse>> {
-    Ok(Json(PartnerResponse::new(
-        core::set_disabled(&app.db, &id, true).await?,
-    )))
+    let p = app
+        .engine
+        .set_partner_disabled(&Actor::Operator, &id, true)
+        .await?;
+    Ok(Json(PartnerResponse::new(partner_view(p))))
 }
 
 /// Re-enable a disabled partner.
@@ -83,9 +117,11 @@ pub async fn enable_partner(
     _: Operator,
     Path(id): Path<String>,
 ) -> ApiResult<Json<PartnerResponse>> {
-    Ok(Json(PartnerResponse::new(
-        core::set_disabled(&app.db, &id, false).await?,
-    )))
+    let p = app
+        .engine
+        .set_partner_disabled(&Actor::Operator, &id, false)
+        .await?;
+    Ok(Json(PartnerResponse::new(partner_view(p))))
 }
 
 /// Replace a partner's secret; the old one stops working at once, in every server process.
@@ -98,9 +134,11 @@ pub async fn rotate_secret(
     _: Operator,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CredentialsResponse>> {
-    Ok(Json(CredentialsResponse::new(
-        core::rotate_secret(&app.db, &id).await?,
-    )))
+    let c = app
+        .engine
+        .rotate_partner_secret(&Actor::Operator, &id)
+        .await?;
+    Ok(Json(CredentialsResponse::new(credentials(c))))
 }
 
 /// Grant a scope for a dealer (all its departments) or one department.
@@ -116,9 +154,11 @@ pub async fn add_grant(
     Path(id): Path<String>,
     JsonBody(g): JsonBody<GrantView>,
 ) -> ApiResult<Json<PartnerResponse>> {
-    Ok(Json(PartnerResponse::new(
-        core::grant(&app.db, &id, &g).await?,
-    )))
+    let p = app
+        .engine
+        .grant(&Actor::Operator, &id, grant_spec(g))
+        .await?;
+    Ok(Json(PartnerResponse::new(partner_view(p))))
 }
 
 /// Revoke a grant.
@@ -134,9 +174,11 @@ pub async fn revoke_grant(
     Path(id): Path<String>,
     JsonBody(g): JsonBody<GrantView>,
 ) -> ApiResult<Json<PartnerResponse>> {
-    Ok(Json(PartnerResponse::new(
-        core::revoke(&app.db, &id, &g).await?,
-    )))
+    let p = app
+        .engine
+        .revoke(&Actor::Operator, &id, grant_spec(g))
+        .await?;
+    Ok(Json(PartnerResponse::new(partner_view(p))))
 }
 
 /// Mint a signed, expiring dealer or department token with a set of scopes.
@@ -150,28 +192,21 @@ pub async fn mint_token(
     _: Operator,
     JsonBody(req): JsonBody<TokenRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
+    let cmd = ops::MintToken {
+        kind: req.kind,
+        uuid: req.uuid,
+        scopes: req.scopes,
+        ttl_seconds: req.ttl_seconds,
+    };
+    let t = app.engine.mint_scoped_token(&Actor::Operator, cmd).await?;
     Ok((
         StatusCode::CREATED,
-        Json(TokenCreated::new(
-            core::mint(&app.db, &app.token_key, &req).await?,
-        )),
+        Json(TokenCreated::new(TokenResponse {
+            token: t.token,
+            expires_at: t.expires_at,
+        })),
     ))
 }
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SettlementRequest {
-    /// Settle approved charges created before this instant (default: now).
-    pub before: Option<domain::Timestamp>,
-}
-
-#[derive(Debug, serde::Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SettlementResult {
-    pub settled: u64,
-}
-
-v1_ok!(SettlementResponse, settlement: SettlementResult);
 
 /// Close the settlement batch now: charges created before `before` become settled and can
 /// no longer be voided. Runs by itself every minute for charges older than the configured
@@ -185,8 +220,9 @@ pub async fn settle(
     _: Operator,
     JsonBody(req): JsonBody<SettlementRequest>,
 ) -> ApiResult<Json<SettlementResponse>> {
-    let now = domain::Timestamp::now();
-    let before = req.before.unwrap_or(now).millis() + 1;
-    let settled = store::repo::transactions::settle_before(&app.db, before, now.millis()).await?;
+    let settled = app
+        .engine
+        .settle_before(&Actor::Operator, req.before)
+        .await?;
     Ok(Json(SettlementResponse::new(SettlementResult { settled })))
 }

@@ -1,16 +1,109 @@
 //! Checkout routes (`/payment/checkout/v1/…`, Checkout error envelope). Operator routes set
-//! merchants up; merchants exchange an API key for a bearer token and manage sessions.
+//! merchants up; merchants exchange an API key for a bearer token and manage sessions. The
+//! handlers turn the DTOs into `engine::checkout` commands and the outcomes into DTOs.
 
-use crate::app::AppState;
+use crate::app::{App, AppState};
 use crate::auth::Operator;
-use crate::checkout_auth::merchant;
-use crate::core::checkout::{self as core, *};
-use crate::error::ApiResult;
-use crate::extract::JsonBody;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{query_pairs, JsonBody};
+use axum::extract::{FromRequestParts, Path, RawPathParams, RawQuery, State};
+use axum::http::{header, request::Parts, StatusCode};
 use axum::Json;
-use wire::CheckoutErrorEnvelope;
+use domain::status::IntentStatus;
+use domain::Timestamp;
+use engine::checkout::{self as co, AccessGrant, PaymentIntent};
+use engine::Actor;
+use wire::checkout::CheckoutTokenRequest as TokenRequest;
+use wire::{
+    AccessToken, ApiKeyCreate, ApiKeyCreated, CaptureRequest, CardInput, CheckoutErrorEnvelope,
+    IntentCreate, IntentView, Login, NamespaceCreate, NamespaceView, ResetConfirm, ResetRequest,
+    SessionCreate, SessionList, SessionView, UserCreate, UserView,
+};
+
+/// The merchant a Checkout route's `Authorization: Bearer <access token>` authenticates for
+/// the namespace in the route's path (`Actor::Merchant`).
+pub struct MerchantAuth(pub Actor);
+
+impl FromRequestParts<AppState> for MerchantAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> ApiResult<MerchantAuth> {
+        let params = RawPathParams::from_request_parts(parts, app)
+            .await
+            .map_err(|_| ApiError::malformed("the path could not be read"))?;
+        let namespace = params
+            .iter()
+            .find(|(k, _)| *k == "namespace")
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default();
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let m = app.engine.authenticate_merchant(bearer, &namespace).await?;
+        Ok(MerchantAuth(Actor::Merchant(m)))
+    }
+}
+
+fn access_token(g: AccessGrant) -> AccessToken {
+    AccessToken {
+        access_token: g.access_token,
+        token_type: "Bearer".into(),
+        expires_in: g.expires_in,
+        namespace: g.namespace,
+    }
+}
+
+/// The session shape.
+pub fn session_view(app: &App, v: &store::views::SessionView) -> SessionView {
+    let s = &v.session;
+    SessionView {
+        id: s.uuid.clone(),
+        namespace: v.namespace.namespace.clone(),
+        reference_id: s.reference_id.clone(),
+        status: s.status.as_str().into(),
+        amount: s.amount,
+        currency: s.currency.clone(),
+        customer_uuid: v.customer_uuid.clone(),
+        capture_method: s.capture_method.as_str().into(),
+        processor: s.processor.clone(),
+        payment_methods: co::payment_methods(s),
+        url: app.engine.checkout_url(&s.uuid),
+        success_url: s.success_url.clone(),
+        cancel_url: s.cancel_url.clone(),
+        amount_authorized: s.authorized,
+        amount_captured: s.captured,
+        expires_at: Timestamp::from_millis(s.expires_at),
+        created_at: Timestamp::from_millis(s.created_at),
+        updated_at: Timestamp::from_millis(s.updated_at),
+    }
+}
+
+/// The payment intent shape.
+pub fn intent_view(i: &PaymentIntent) -> IntentView {
+    IntentView {
+        id: i.intent.uuid.clone(),
+        session_id: i.session_uuid.clone(),
+        status: i.status().as_str().into(),
+        amount: i.intent.amount,
+        payment_method: i.intent.payment_method.clone(),
+        failure_reason: i.failure_reason(),
+        next_action_url: i.next_action_url(),
+        payment_attempt_uuid: i.attempt.uuid.clone(),
+        created_at: Timestamp::from_millis(i.intent.created_at),
+    }
+}
+
+fn card(c: CardInput) -> connectors::Card {
+    connectors::Card {
+        number: c.number,
+        exp_month: c.exp_month,
+        exp_year: c.exp_year,
+        cvv: c.cvv,
+        zip: c.zip,
+        holder_name: c.holder_name,
+    }
+}
 
 /// Create a merchant namespace tied to a dealer (operator).
 #[utoipa::path(post, path = "/payment/checkout/v1/namespaces", tag = "checkout",
@@ -23,9 +116,22 @@ pub async fn create_namespace(
     _: Operator,
     JsonBody(req): JsonBody<NamespaceCreate>,
 ) -> ApiResult<(StatusCode, Json<NamespaceView>)> {
+    let cmd = co::NamespaceCreate {
+        namespace: req.namespace,
+        name: req.name,
+        dealer_uuid: req.dealer_uuid,
+        department_uuid: req.department_uuid,
+        dealer_associate_uuid: req.dealer_associate_uuid,
+    };
+    let c = app.engine.create_namespace(&Actor::Operator, cmd).await?;
     Ok((
         StatusCode::CREATED,
-        Json(core::create_namespace(&app, req).await?),
+        Json(NamespaceView {
+            namespace: c.namespace.namespace,
+            name: c.namespace.name,
+            dealer_uuid: c.dealer_uuid,
+            disabled: c.namespace.disabled,
+        }),
     ))
 }
 
@@ -39,7 +145,9 @@ pub async fn disable_namespace(
     _: Operator,
     Path(ns): Path<String>,
 ) -> ApiResult<StatusCode> {
-    core::set_disabled(&app, &ns, true).await?;
+    app.engine
+        .set_namespace_disabled(&Actor::Operator, &ns, true)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -55,9 +163,17 @@ pub async fn create_api_key(
     Path(ns): Path<String>,
     JsonBody(req): JsonBody<ApiKeyCreate>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
+    let k = app
+        .engine
+        .create_api_key(&Actor::Operator, &ns, req.label.as_deref())
+        .await?;
     Ok((
         StatusCode::CREATED,
-        Json(core::create_api_key(&app, &ns, req).await?),
+        Json(ApiKeyCreated {
+            id: k.id,
+            api_key: k.api_key,
+            label: k.label,
+        }),
     ))
 }
 
@@ -71,7 +187,9 @@ pub async fn revoke_api_key(
     _: Operator,
     Path((ns, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    core::revoke_api_key(&app, &ns, &id).await?;
+    app.engine
+        .revoke_api_key(&Actor::Operator, &ns, &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -87,7 +205,11 @@ pub async fn token(
     Path(ns): Path<String>,
     JsonBody(req): JsonBody<TokenRequest>,
 ) -> ApiResult<Json<AccessToken>> {
-    Ok(Json(core::exchange_key(&app, &ns, req).await?))
+    Ok(Json(access_token(
+        app.engine
+            .exchange_api_key(&ns, req.api_key.as_deref())
+            .await?,
+    )))
 }
 
 /// Create a merchant user (email and argon2id password).
@@ -99,14 +221,21 @@ pub async fn token(
     security(("checkoutBearer" = [])))]
 pub async fn create_user(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Path(ns): Path<String>,
+    Path(_ns): Path<String>,
+    MerchantAuth(merchant): MerchantAuth,
     JsonBody(req): JsonBody<UserCreate>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    let m = merchant(&app, &headers, &ns).await?;
+    let cmd = co::UserCreate {
+        email: req.email,
+        password: req.password,
+    };
+    let u = app.engine.create_merchant_user(&merchant, cmd).await?;
     Ok((
         StatusCode::CREATED,
-        Json(core::create_user(&app, &m, req).await?),
+        Json(UserView {
+            id: u.uuid,
+            email: u.email,
+        }),
     ))
 }
 
@@ -120,7 +249,13 @@ pub async fn login(
     Path(ns): Path<String>,
     JsonBody(req): JsonBody<Login>,
 ) -> ApiResult<Json<AccessToken>> {
-    Ok(Json(core::login(&app, &ns, req).await?))
+    let cmd = co::Login {
+        email: req.email,
+        password: req.password,
+    };
+    Ok(Json(access_token(
+        app.engine.merchant_login(&ns, cmd).await?,
+    )))
 }
 
 /// Ask for a password reset. Always 202; a registered address gets a single-use link (30 min)
@@ -134,7 +269,7 @@ pub async fn request_reset(
     Path(ns): Path<String>,
     JsonBody(req): JsonBody<ResetRequest>,
 ) -> ApiResult<StatusCode> {
-    core::request_reset(&app, &ns, req).await?;
+    app.engine.request_password_reset(&ns, &req.email).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -146,7 +281,9 @@ pub async fn confirm_reset(
     State(app): State<AppState>,
     JsonBody(req): JsonBody<ResetConfirm>,
 ) -> ApiResult<StatusCode> {
-    core::confirm_reset(&app, req).await?;
+    app.engine
+        .confirm_password_reset(&req.token, &req.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -159,15 +296,24 @@ pub async fn confirm_reset(
     security(("checkoutBearer" = [])))]
 pub async fn create_session(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Path(ns): Path<String>,
+    Path(_ns): Path<String>,
+    MerchantAuth(merchant): MerchantAuth,
     JsonBody(req): JsonBody<SessionCreate>,
 ) -> ApiResult<(StatusCode, Json<SessionView>)> {
-    let m = merchant(&app, &headers, &ns).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(core::create_session(&app, &m, req).await?),
-    ))
+    let cmd = co::SessionCreate {
+        reference_id: req.reference_id,
+        amount: req.amount,
+        currency: req.currency,
+        customer_uuid: req.customer.and_then(|c| c.customer_uuid),
+        capture_method: req.capture_method,
+        processor: req.processor,
+        payment_methods: req.payment_methods,
+        expires_in_seconds: req.expires_in_seconds,
+        success_url: req.success_url,
+        cancel_url: req.cancel_url,
+    };
+    let v = app.engine.create_session(&merchant, cmd).await?;
+    Ok((StatusCode::CREATED, Json(session_view(&app, &v))))
 }
 
 /// List sessions, oldest first (`limit` 1–100, default 20; `startingAfter` = a session id).
@@ -177,12 +323,33 @@ pub async fn create_session(
     security(("checkoutBearer" = [])))]
 pub async fn list_sessions(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Path(ns): Path<String>,
+    Path(_ns): Path<String>,
+    MerchantAuth(merchant): MerchantAuth,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<SessionList>> {
-    let m = merchant(&app, &headers, &ns).await?;
-    Ok(Json(core::list_sessions(&app, &m, q.as_deref()).await?))
+    let pairs = query_pairs(q.as_deref());
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let limit = match get("limit") {
+        Some(l) => Some(
+            l.parse::<i64>()
+                .map_err(|_| ApiError::invalid("limit", "must be 1 to 100"))?,
+        ),
+        None => None,
+    };
+    let query = co::SessionListQuery {
+        limit,
+        starting_after: get("startingAfter").map(str::to_string),
+    };
+    let page = app.engine.list_sessions(&merchant, query).await?;
+    Ok(Json(SessionList {
+        data: page
+            .sessions
+            .iter()
+            .map(|v| session_view(&app, v))
+            .collect(),
+        has_more: page.has_more,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// A session.
@@ -193,11 +360,11 @@ pub async fn list_sessions(
     security(("checkoutBearer" = [])))]
 pub async fn get_session(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Path((ns, id)): Path<(String, String)>,
+    Path((_ns, id)): Path<(String, String)>,
+    MerchantAuth(merchant): MerchantAuth,
 ) -> ApiResult<Json<SessionView>> {
-    let m = merchant(&app, &headers, &ns).await?;
-    Ok(Json(core::get_session(&app, &m, &id).await?))
+    let v = app.engine.session(&merchant, &id).await?;
+    Ok(Json(session_view(&app, &v)))
 }
 
 /// Cancel an open (or authorized, not yet captured) session.
@@ -208,11 +375,11 @@ pub async fn get_session(
     security(("checkoutBearer" = [])))]
 pub async fn cancel_session(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Path((ns, id)): Path<(String, String)>,
+    Path((_ns, id)): Path<(String, String)>,
+    MerchantAuth(merchant): MerchantAuth,
 ) -> ApiResult<Json<SessionView>> {
-    let m = merchant(&app, &headers, &ns).await?;
-    Ok(Json(core::cancel_session(&app, &m, &id).await?))
+    let v = app.engine.cancel_session(&merchant, &id).await?;
+    Ok(Json(session_view(&app, &v)))
 }
 
 /// Expire an open session now.
@@ -223,11 +390,11 @@ pub async fn cancel_session(
     security(("checkoutBearer" = [])))]
 pub async fn expire_session(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Path((ns, id)): Path<(String, String)>,
+    Path((_ns, id)): Path<(String, String)>,
+    MerchantAuth(merchant): MerchantAuth,
 ) -> ApiResult<Json<SessionView>> {
-    let m = merchant(&app, &headers, &ns).await?;
-    Ok(Json(core::expire_session(&app, &m, &id).await?))
+    let v = app.engine.expire_session(&merchant, &id).await?;
+    Ok(Json(session_view(&app, &v)))
 }
 
 /// Pay a session: creates a payment intent and charges it through the processor. One intent at
@@ -242,13 +409,25 @@ pub async fn expire_session(
     security(("checkoutBearer" = [])))]
 pub async fn create_intent(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Path((ns, id)): Path<(String, String)>,
+    Path((_ns, id)): Path<(String, String)>,
+    MerchantAuth(merchant): MerchantAuth,
     JsonBody(req): JsonBody<IntentCreate>,
 ) -> ApiResult<(StatusCode, Json<IntentView>)> {
-    let m = merchant(&app, &headers, &ns).await?;
-    let (status, view) = core::create_intent(&app, &m, &id, req).await?;
-    Ok((status, Json(view)))
+    let cmd = co::IntentCreate {
+        amount: req.amount,
+        payment_method: req.payment_method,
+        card: req.card.map(card),
+        token: req.token,
+        pin_token: req.pin_token,
+        return_url: req.return_url,
+    };
+    let i = app.engine.create_intent(&merchant, &id, cmd).await?;
+    let status = if i.status() == IntentStatus::Processing {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(intent_view(&i))))
 }
 
 /// A payment intent.
@@ -258,11 +437,12 @@ pub async fn create_intent(
     security(("checkoutBearer" = [])))]
 pub async fn get_intent(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Path((ns, id, pi)): Path<(String, String, String)>,
+    Path((_ns, id, pi)): Path<(String, String, String)>,
+    MerchantAuth(merchant): MerchantAuth,
 ) -> ApiResult<Json<IntentView>> {
-    let m = merchant(&app, &headers, &ns).await?;
-    Ok(Json(core::get_intent(&app, &m, &id, &pi).await?))
+    Ok(Json(intent_view(
+        &app.engine.intent(&merchant, &id, &pi).await?,
+    )))
 }
 
 /// Complete a payment intent after its 3-D Secure challenge.
@@ -273,11 +453,12 @@ pub async fn get_intent(
     security(("checkoutBearer" = [])))]
 pub async fn complete_intent(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Path((ns, id, pi)): Path<(String, String, String)>,
+    Path((_ns, id, pi)): Path<(String, String, String)>,
+    MerchantAuth(merchant): MerchantAuth,
 ) -> ApiResult<Json<IntentView>> {
-    let m = merchant(&app, &headers, &ns).await?;
-    Ok(Json(core::complete_intent(&app, &m, &id, &pi).await?))
+    Ok(Json(intent_view(
+        &app.engine.complete_intent(&merchant, &id, &pi).await?,
+    )))
 }
 
 /// Capture a manual-capture session's authorization, in full or in part (once); the rest of
@@ -290,10 +471,13 @@ pub async fn complete_intent(
     security(("checkoutBearer" = [])))]
 pub async fn capture_session(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    Path((ns, id)): Path<(String, String)>,
+    Path((_ns, id)): Path<(String, String)>,
+    MerchantAuth(merchant): MerchantAuth,
     JsonBody(req): JsonBody<CaptureRequest>,
 ) -> ApiResult<Json<SessionView>> {
-    let m = merchant(&app, &headers, &ns).await?;
-    Ok(Json(core::capture_session(&app, &m, &id, req).await?))
+    let v = app
+        .engine
+        .capture_session(&merchant, &id, req.amount)
+        .await?;
+    Ok(Json(session_view(&app, &v)))
 }

@@ -18,7 +18,7 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = String, description = "ready"), (status = 503, body = wire::V1ErrorEnvelope)))]
 pub async fn readyz(State(app): State<AppState>) -> ApiResult<&'static str> {
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), app.db.ping()).await;
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), app.engine.db.ping()).await;
     match ping {
         Ok(Ok(())) => Ok("ready"),
         Ok(Err(e)) => {
@@ -36,7 +36,7 @@ pub async fn readyz(State(app): State<AppState>) -> ApiResult<&'static str> {
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
+        app.metrics.render(app.engine.db.stats()),
     )
 }
 

@@ -1,7 +1,7 @@
 use crate::app::AppState;
-use crate::auth::Principal;
-use crate::core::status;
-use crate::error::ApiResult;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{query_pairs, uuid_param};
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use wire::{PaymentStatusResponse, V3ErrorEnvelope};
@@ -19,11 +19,22 @@ use wire::{PaymentStatusResponse, V3ErrorEnvelope};
     security(("partnerBasic" = []), ("dealerToken" = []), ("departmentToken" = [])))]
 pub async fn get_payment_status(
     State(app): State<AppState>,
-    p: Principal,
+    Caller(actor): Caller,
     Path(department_uuid): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<PaymentStatusResponse>> {
-    Ok(Json(
-        status::get(&app, &p, &department_uuid, query.as_deref()).await?,
-    ))
+    let department_uuid = uuid_param("departmentUuid", &department_uuid)?.to_string();
+    let pairs = query_pairs(query.as_deref());
+    let invoice_id = pairs
+        .iter()
+        .find(|(k, _)| k == "invoiceId")
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::missing("invoiceId"))?;
+    let invoice_id = uuid_param("invoiceId", invoice_id)?.to_string();
+    let v = app
+        .engine
+        .invoice_status(&actor, &department_uuid, &invoice_id)
+        .await?;
+    Ok(Json(crate::views::status_dto(&v)))
 }

@@ -52,14 +52,11 @@ pub async fn fresh_database() -> (String, Option<TempDir>) {
     );
     if backend() == "postgres" {
         let base = postgres_base();
-        let db = store::Db::connect(&base).await.unwrap_or_else(|e| {
+        let db = db::Db::connect(&base).await.unwrap_or_else(|e| {
             panic!("PostgreSQL at {base} is required for DEALERPAY_TEST_DB=postgres: {e}")
         });
         let schema = format!("t_{tag}");
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(db.write())
-            .await
-            .unwrap();
+        exec(&db, format!("CREATE SCHEMA {schema}"), vec![]).await;
         db.close().await;
         let sep = if base.contains('?') { '&' } else { '?' };
         (
@@ -232,11 +229,148 @@ impl TestApp {
 
     /// Runs SQL against the test database (for arranging states such as an elapsed ttl).
     pub async fn sql(&self, sql: &str) {
-        sqlx::query(sql)
-            .execute(self.state.db.write())
-            .await
-            .unwrap();
+        exec(self.db(), sql, vec![]).await;
     }
+
+    /// The server's own database pool.
+    pub fn db(&self) -> &db::Db {
+        &self.state.engine.db
+    }
+
+    /// The server's processor for provider `SANDBOX` (the in-process sandbox).
+    pub fn processor(&self) -> &std::sync::Arc<dyn connectors::CardConnector> {
+        self.state
+            .engine
+            .connectors
+            .card("SANDBOX")
+            .expect("the SANDBOX processor is configured")
+    }
+}
+
+/// An owned statement argument. The closures of `db::Db::read`/`write` must own what they
+/// use, so the helpers below take these and bind them as `db::Value`s inside the closure.
+/// Build them with `.into()`: `vec![guid.into(), 42i64.into()]`.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl Arg {
+    pub fn value(&self) -> db::Value<'_> {
+        match self {
+            Arg::Null => db::Value::Null,
+            Arg::Int(i) => db::Value::Int(*i),
+            Arg::Text(s) => db::Value::Text(s),
+        }
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Arg {
+        Arg::Int(v)
+    }
+}
+impl From<i32> for Arg {
+    fn from(v: i32) -> Arg {
+        Arg::Int(v.into())
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Arg {
+        Arg::Int(v as i64)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Arg {
+        Arg::Text(v.to_string())
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Arg {
+        Arg::Text(v)
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Arg {
+        Arg::Text(v.clone())
+    }
+}
+impl<T: Into<Arg>> From<Option<T>> for Arg {
+    fn from(v: Option<T>) -> Arg {
+        v.map_or(Arg::Null, Into::into)
+    }
+}
+
+fn values(args: &[Arg]) -> Vec<db::Value<'_>> {
+    args.iter().map(Arg::value).collect()
+}
+
+/// The first column of the first row of a read, as an integer (`COUNT(*)`, cents, flags).
+pub async fn scalar(db: &db::Db, sql: impl Into<String>, args: Vec<Arg>) -> i64 {
+    scalar_as::<i64>(db, sql, args).await
+}
+
+/// The first column of the first row of a read (`String`, `Option<String>`, `i64`…).
+pub async fn scalar_as<T: db::Decode + Send + 'static>(
+    db: &db::Db,
+    sql: impl Into<String>,
+    args: Vec<Arg>,
+) -> T {
+    let sql = sql.into();
+    let q = sql.clone();
+    db.read(move |c| Box::pin(async move { c.scalar_one::<T>(&q, &values(&args)).await }))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The first column of every row of a read.
+pub async fn scalars<T: db::Decode + Send + 'static>(
+    db: &db::Db,
+    sql: impl Into<String>,
+    args: Vec<Arg>,
+) -> Vec<T> {
+    let sql = sql.into();
+    let q = sql.clone();
+    db.read(move |c| Box::pin(async move { c.scalar_all::<T>(&q, &values(&args)).await }))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The first row of a read (a tuple of `i64`/`String`/`Option<_>`/`bool`).
+pub async fn row<T: db::FromRow + Send + 'static>(
+    db: &db::Db,
+    sql: impl Into<String>,
+    args: Vec<Arg>,
+) -> T {
+    let sql = sql.into();
+    let q = sql.clone();
+    db.read(move |c| Box::pin(async move { c.query_one::<T>(&q, &values(&args)).await }))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Every row of a read.
+pub async fn rows<T: db::FromRow + Send + 'static>(
+    db: &db::Db,
+    sql: impl Into<String>,
+    args: Vec<Arg>,
+) -> Vec<T> {
+    let sql = sql.into();
+    let q = sql.clone();
+    db.read(move |c| Box::pin(async move { c.query_all::<T>(&q, &values(&args)).await }))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Runs a statement that changes data, as its own write transaction; the rows it changed.
+pub async fn exec(db: &db::Db, sql: impl Into<String>, args: Vec<Arg>) -> u64 {
+    let sql = sql.into();
+    let q = sql.clone();
+    db.write(move |c| Box::pin(async move { c.execute(&q, &values(&args)).await }))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 pub struct Partner {

@@ -3,6 +3,7 @@
 //! `sandbox-processor`) on a free port with its output in a log file.
 #![allow(dead_code)]
 
+use super::{rows, scalar};
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -95,6 +96,7 @@ pub struct ServerOptions {
     ready_path: &'static str,
     log_prefix: String,
     log_tail: Option<usize>,
+    nofile: Option<u64>,
 }
 
 impl ServerOptions {
@@ -107,6 +109,7 @@ impl ServerOptions {
             ready_path,
             log_prefix: subcommand.to_string(),
             log_tail: None,
+            nofile: None,
         }
     }
 
@@ -143,6 +146,12 @@ impl ServerOptions {
         self
     }
 
+    /// Start the child with this open-files limit (`ulimit -n`), soft and hard.
+    pub fn nofile(mut self, limit: u64) -> Self {
+        self.nofile = Some(limit);
+        self
+    }
+
     /// Spawns `dealerpay <subcommand> --listen 127.0.0.1:<free port> <args…>` with stdout
     /// and stderr in the log file, and waits up to 20 s for the ready path to answer 200.
     pub async fn start(self) -> ServerProcess {
@@ -155,7 +164,18 @@ impl ServerOptions {
         ));
         let file = std::fs::File::create(&log).unwrap();
         let listen = format!("127.0.0.1:{}", self.port.unwrap_or_else(free_port));
-        let child = cmd()
+        let mut command = cmd();
+        if let Some(n) = self.nofile {
+            // The limit is set by a shell that then becomes the server (`exec`).
+            command = Command::new("sh");
+            for (k, _) in std::env::vars() {
+                if k.starts_with("DEALERPAY_") || k == "DATABASE_URL" {
+                    command.env_remove(k);
+                }
+            }
+            command.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\""), BIN]);
+        }
+        let child = command
             .args([self.subcommand.as_str(), "--listen", &listen])
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
@@ -534,24 +554,24 @@ impl PartnerApi {
 /// Waits until no attempt is in flight (authorization holds aside); panics after `within`.
 pub async fn wait_nothing_in_flight(db: &str, within: Duration) -> Duration {
     let started = Instant::now();
-    let store = store::Db::connect(db).await.unwrap();
+    let store = db::Db::connect(db).await.unwrap();
     loop {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = scalar(
+            &store,
             "SELECT COUNT(*) FROM payment_attempts WHERE in_flight = 1 AND status <> 'RequiresCapture'",
+            vec![],
         )
-        .fetch_one(store.read())
-        .await
-        .unwrap();
+        .await;
         if n == 0 {
             store.close().await;
             return started.elapsed();
         }
-        let left: Vec<(String, String, String)> = sqlx::query_as(
+        let left: Vec<(String, String, String)> = rows(
+            &store,
             "SELECT uuid, transaction_type, status FROM payment_attempts WHERE in_flight = 1 AND status <> 'RequiresCapture'",
+            vec![],
         )
-        .fetch_all(store.read())
-        .await
-        .unwrap();
+        .await;
         assert!(
             started.elapsed() < within,
             "{n} attempts still in flight after {within:?}: {left:?}"
@@ -570,28 +590,28 @@ pub async fn wait_nothing_in_flight(db: &str, within: Duration) -> Duration {
 ///   its approved refunds; each order's paid amount is charges less refunds and voids;
 /// - each charge's reserved reversal amounts equal its approved refunds and voids.
 pub async fn books_violations(db: &str) -> Vec<String> {
-    let store = store::Db::connect(db).await.unwrap();
+    let store = db::Db::connect(db).await.unwrap();
     let mut v = Vec::new();
-    let q = |sql: &'static str| sqlx::query_as::<_, (String, i64, i64)>(sql);
-    let in_flight: Vec<(String, String)> = sqlx::query_as(
+    let q = |sql: &'static str| rows::<(String, i64, i64)>(&store, sql, vec![]);
+    let in_flight: Vec<(String, String)> = rows(
+        &store,
         "SELECT uuid, status FROM payment_attempts WHERE in_flight = 1 AND status <> 'RequiresCapture'",
+        vec![],
     )
-    .fetch_all(store.read())
-    .await
-    .unwrap();
+    .await;
     for (u, st) in in_flight {
         v.push(format!("attempt {u} still in flight ({st})"));
     }
-    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+    let attempts: Vec<(String, String, i64, i64)> = rows(
+        &store,
         "SELECT a.uuid, a.status, \
            (SELECT COUNT(*) FROM transactions t WHERE t.attempt_id = a.id), \
            (SELECT COUNT(*) FROM transactions t WHERE t.attempt_id = a.id AND t.status = 'APPROVED') \
          FROM payment_attempts a",
+        vec![],
     )
-    .fetch_all(store.read())
-    .await
-    .unwrap();
-    for (u, st, all, approved) in rows {
+    .await;
+    for (u, st, all, approved) in attempts {
         if all > 1 {
             v.push(format!("attempt {u} ({st}) has {all} transactions"));
         }
@@ -607,9 +627,7 @@ pub async fn books_violations(db: &str) -> Vec<String> {
            CAST(COALESCE((SELECT SUM(CASE t.transaction_type WHEN 'CHARGE' THEN t.amount_cents WHEN 'VOID' THEN -t.amount_cents ELSE 0 END) \
              FROM transactions t WHERE t.invoice_id = i.id AND t.status = 'APPROVED'), 0) AS BIGINT) FROM invoices i",
     )
-    .fetch_all(store.read())
     .await
-    .unwrap()
     {
         if got != want {
             v.push(format!("invoice {inv}: paid {got}, transactions say {want}"));
@@ -620,9 +638,7 @@ pub async fn books_violations(db: &str) -> Vec<String> {
            CAST(COALESCE((SELECT SUM(t.amount_cents) FROM transactions t \
              WHERE t.invoice_id = i.id AND t.status = 'APPROVED' AND t.transaction_type = 'REFUND'), 0) AS BIGINT) FROM invoices i",
     )
-    .fetch_all(store.read())
     .await
-    .unwrap()
     {
         if got != want {
             v.push(format!("invoice {inv}: refunded {got}, transactions say {want}"));
@@ -633,9 +649,7 @@ pub async fn books_violations(db: &str) -> Vec<String> {
            CAST(COALESCE((SELECT SUM(CASE t.transaction_type WHEN 'CHARGE' THEN t.amount_cents ELSE -t.amount_cents END) \
              FROM transactions t WHERE t.dealer_order_id = o.id AND t.status = 'APPROVED'), 0) AS BIGINT) FROM dealer_orders o",
     )
-    .fetch_all(store.read())
     .await
-    .unwrap()
     {
         if got != want {
             v.push(format!("order {o}: paid {got}, transactions say {want}"));
@@ -646,9 +660,7 @@ pub async fn books_violations(db: &str) -> Vec<String> {
            CAST(COALESCE((SELECT SUM(r.total_cents) FROM transactions r WHERE r.parent_id = c.id AND r.status = 'APPROVED'), 0) AS BIGINT) \
          FROM transactions c WHERE c.transaction_type = 'CHARGE' AND c.status = 'APPROVED'",
     )
-    .fetch_all(store.read())
     .await
-    .unwrap()
     {
         if got != want {
             v.push(format!("charge {t}: {got} reserved for reversals, {want} reversed"));
@@ -657,9 +669,7 @@ pub async fn books_violations(db: &str) -> Vec<String> {
     for (t, total, reversed) in q(
         "SELECT uuid, total_cents, reversed_cents FROM transactions WHERE transaction_type = 'CHARGE' AND reversed_cents > total_cents",
     )
-    .fetch_all(store.read())
     .await
-    .unwrap()
     {
         v.push(format!("charge {t}: reversed {reversed} of {total}"));
     }
