@@ -468,7 +468,13 @@ static ATTEMPT_BY_UUID: std::sync::LazyLock<String> =
 static ATTEMPT_BY_ID: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| with_approved(attempt_view_sql!("WHERE a.id = $1")));
 static ATTEMPT_BY_TRANSACTION: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| with_approved(attempt_view_sql!("WHERE t.uuid = $1")));
+    // The attempt is found through its transaction's uuid in a subquery: a filter on the
+    // joined `t` would leave PostgreSQL (past `join_collapse_limit` joins) scanning attempts.
+    std::sync::LazyLock::new(|| {
+        with_approved(attempt_view_sql!(
+            "WHERE a.id = (SELECT x.attempt_id FROM transactions x WHERE x.uuid = $1)"
+        ))
+    });
 
 pub async fn attempt_by_uuid(c: &mut Conn, uuid: &str) -> Result<Option<AttemptView>> {
     let v = c.query_opt(&ATTEMPT_BY_UUID, args![uuid]).await?;
