@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::checkout::{Checkouter, Merchant};
+use crate::flood::{self, FloodStats};
 use crate::payments::{self, Payer, Refunder, Seat, Steps};
 use crate::probe::{Probe, ServerCounters};
 
@@ -59,6 +60,11 @@ pub enum Scenario {
     /// `POST .../sessions/{id}/payment-intents` with `tok_visa`, with the namespace's
     /// access token (minted once before the window).
     Checkout,
+    /// `payment` while 500 more clients send HTTP Basic credentials of random unknown
+    /// usernames (`GET …/paymentattempts/{uuid}`): the legitimate p99, 5xx answers to anyone
+    /// and the server's peak memory ([`crate::flood`]).
+    #[value(name = "authflood")]
+    AuthFlood,
 }
 
 impl Scenario {
@@ -70,6 +76,7 @@ impl Scenario {
             Scenario::Payment => "payment",
             Scenario::Refund => "refund",
             Scenario::Checkout => "checkout",
+            Scenario::AuthFlood => "authflood",
         }
     }
 
@@ -79,19 +86,22 @@ impl Scenario {
     pub fn is_payment(self) -> bool {
         matches!(
             self,
-            Scenario::Payment | Scenario::Refund | Scenario::Checkout
+            Scenario::Payment | Scenario::Refund | Scenario::Checkout | Scenario::AuthFlood
         )
     }
 
     /// Calls the payment processor, so it is worth running with a sandbox latency (the
     /// GET scenarios and `healthz` never reach the processor).
     pub fn calls_processor(self) -> bool {
-        self.is_payment()
+        self.is_payment() && self != Scenario::AuthFlood
     }
 
     /// One operation is a whole payment (two requests): payments/s is reported.
     pub fn counts_payments(self) -> bool {
-        matches!(self, Scenario::Payment | Scenario::Checkout)
+        matches!(
+            self,
+            Scenario::Payment | Scenario::Checkout | Scenario::AuthFlood
+        )
     }
 
     /// The server routes this scenario's requests go to, `(method, route template)` as
@@ -102,7 +112,7 @@ impl Scenario {
             Scenario::Healthz => &[("GET", "/healthz")],
             Scenario::PaymentRequest => &[("GET", "/payment/kpayment/v1/paymentrequest/{guid}")],
             Scenario::Status => &[("GET", "/payment/v3/department/{departmentUuid}/status")],
-            Scenario::Payment => &[
+            Scenario::Payment | Scenario::AuthFlood => &[
                 ("POST", "/payment/kpayment/v1/prepayment"),
                 (
                     "POST",
@@ -132,7 +142,7 @@ impl Scenario {
     /// with a charge, `Some(None)` for a plain seat, `None` for nothing.
     pub fn seat_needs(self) -> Option<Option<i64>> {
         match self {
-            Scenario::Payment => Some(None),
+            Scenario::Payment | Scenario::AuthFlood => Some(None),
             Scenario::Refund => Some(Some(payments::REFUND_SEED_PAYMENT_CENTS)),
             _ => None,
         }
@@ -156,7 +166,7 @@ impl Scenario {
                 .with_context(|| format!("scenario {} needs demo data", self.name()))
         };
         let (path, auth) = match self {
-            Scenario::Payment => {
+            Scenario::Payment | Scenario::AuthFlood => {
                 return Ok(Worker::new(
                     self,
                     id,
@@ -303,7 +313,7 @@ impl Worker {
         };
         let ok_requests = match self.scenario {
             // A failed payment may still have had a successful prePayment (or session).
-            Scenario::Payment | Scenario::Checkout => steps.len() as u64,
+            Scenario::Payment | Scenario::Checkout | Scenario::AuthFlood => steps.len() as u64,
             _ => u64::from(result.is_ok()),
         };
         OpOutcome {
@@ -422,6 +432,8 @@ pub struct Measurement {
     pub elapsed: Duration,
     /// What the server did in the window (`/metrics` and CPU time), when probed.
     pub server: Option<ServerCounters>,
+    /// `authflood` only: the flood and what it did to the server.
+    pub flood: Option<FloodStats>,
 }
 
 #[derive(Default)]
@@ -525,6 +537,10 @@ pub async fn run(
     let measure_from = start + cfg.warmup;
     let deadline = measure_from + cfg.duration;
     let window = probe.map(|p| tokio::spawn(p.clone().window(measure_from, deadline)));
+    let flood = match scenario {
+        Scenario::AuthFlood => Some(flood::start(target, measure_from, deadline)?),
+        _ => None,
+    };
 
     // Workers start spread evenly over the first second of warmup: started all at
     // once, a thousand slow payment workers stay in lockstep, complete in waves, and
@@ -616,6 +632,10 @@ pub async fn run(
     for (_, v) in &mut steps {
         v.sort_unstable();
     }
+    let flood = match flood {
+        Some(f) => Some(f.finish(&kinds, probe.and_then(Probe::server_pid)).await),
+        None => None,
+    };
     kinds.sort_by_key(|k| std::cmp::Reverse(k.count));
     kinds.truncate(MAX_ERROR_KINDS);
     let server = match window {
@@ -635,6 +655,7 @@ pub async fn run(
         error_samples: kinds,
         elapsed: cfg.duration,
         server,
+        flood,
     })
 }
 
@@ -713,6 +734,9 @@ pub struct ScenarioStats {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed_secs: Option<f64>,
     pub error_samples: Vec<ErrorSample>,
+    /// `authflood` only: the flooding clients' answers, 5xx to anyone, the server's peak RSS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flood: Option<FloodStats>,
 }
 
 /// Latency of the successful requests of one step of a multi-request operation.
@@ -828,6 +852,7 @@ impl ScenarioStats {
             sandbox_cpu_ms_per_payment: c.sandbox_cpu_ms_per_payment,
             sandbox_cpu_ms_per_request: c.sandbox_cpu_ms_per_request,
             server_counters: m.server.clone(),
+            flood: m.flood.clone(),
             steps: m
                 .steps
                 .iter()
@@ -872,6 +897,7 @@ mod tests {
             error_samples: Vec::new(),
             elapsed: Duration::from_secs(10),
             server,
+            flood: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! latency as a table, `latest.json` and `latest.svg`.
 
 mod checkout;
+mod flood;
 mod limits;
 mod load;
 mod payments;
@@ -46,7 +47,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "healthz,paymentrequest,status,payment,checkout,refund"
+        default_value = "healthz,paymentrequest,status,payment,checkout,refund,authflood"
     )]
     scenarios: Vec<Scenario>,
     /// Concurrent connections (one closed-loop worker each).
@@ -347,6 +348,27 @@ fn print_summary(report: &Report) {
                 e.count,
                 e.kind,
                 example.replace('\n', " ")
+            );
+        }
+    }
+    for r in &report.results {
+        if let Some(f) = &r.flood {
+            let answers: Vec<String> = f
+                .answers
+                .iter()
+                .map(|(k, v)| format!("{v} x {k}"))
+                .collect();
+            let rss = f
+                .server_peak_rss_mib
+                .map_or("unknown".to_string(), |m| format!("{m:.1} MiB"));
+            println!(
+                "
+auth flood on {}: {} clients of unknown usernames answered {}; 5xx to anyone: {}; paying clients p99 {} ms; server peak RSS {rss}",
+                r.database,
+                f.clients,
+                answers.join(", "),
+                f.server_errors,
+                r.p99_ms.map_or("-".to_string(), |v| format!("{v:.2}")),
             );
         }
     }

@@ -236,6 +236,11 @@ pub struct Probe {
 }
 
 impl Probe {
+    /// The server process, when known.
+    pub fn server_pid(&self) -> Option<u32> {
+        self.server_pid
+    }
+
     /// A probe for the server at `base`. Scrapes `/metrics` once (which also opens the
     /// probe's connection); if that fails, the probe reads CPU time only and the returned
     /// warning says why.

@@ -97,6 +97,10 @@ pub enum Metric {
     P99Ms,
     VsHealthz,
     StatementsPerPayment,
+    /// `authflood`: 5xx answers to anyone during the flood.
+    ServerErrors,
+    /// `authflood`: the server's peak resident memory, MiB.
+    PeakRssMib,
 }
 
 impl Metric {
@@ -107,6 +111,8 @@ impl Metric {
             Metric::P99Ms => "p99_ms",
             Metric::VsHealthz => "vs_healthz",
             Metric::StatementsPerPayment => "statements_per_payment",
+            Metric::ServerErrors => "flood.server_errors",
+            Metric::PeakRssMib => "flood.server_peak_rss_mib",
         }
     }
 
@@ -116,6 +122,8 @@ impl Metric {
             Metric::P99Ms => r.p99_ms,
             Metric::VsHealthz => r.vs_healthz,
             Metric::StatementsPerPayment => r.statements_per_payment,
+            Metric::ServerErrors => r.flood.as_ref().map(|f| f.server_errors as f64),
+            Metric::PeakRssMib => r.flood.as_ref().and_then(|f| f.server_peak_rss_mib),
         }
     }
 
@@ -126,6 +134,8 @@ impl Metric {
             Metric::P99Ms => format!("{v:.2} ms"),
             Metric::VsHealthz => format!("{}× healthz", ratio(Some(v)).trim_end_matches('×')),
             Metric::StatementsPerPayment => format!("{v:.2}"),
+            Metric::ServerErrors => format!("{v:.0} 5xx"),
+            Metric::PeakRssMib => format!("{v:.1} MiB"),
         }
     }
 
@@ -135,6 +145,8 @@ impl Metric {
             Metric::PaymentsPerSec | Metric::VsHealthz => scenario.to_string(),
             Metric::P99Ms => format!("{scenario} p99"),
             Metric::StatementsPerPayment => "statements per payment".into(),
+            Metric::ServerErrors => format!("{scenario} 5xx answers"),
+            Metric::PeakRssMib => format!("{scenario} server peak RSS"),
         }
     }
 
@@ -145,6 +157,8 @@ impl Metric {
             Metric::P99Ms => format!("{v} ms"),
             Metric::VsHealthz => format!("{v}× healthz"),
             Metric::StatementsPerPayment => format!("{v}"),
+            Metric::ServerErrors => format!("{v}"),
+            Metric::PeakRssMib => format!("{v} MiB"),
         }
     }
 }
@@ -200,6 +214,9 @@ pub const TARGET_PAYMENT_P99_MS: f64 = 50.0;
 /// `paymentrequest` and `status` req/s over the run's healthz req/s.
 pub const TARGET_GET_VS_HEALTHZ: f64 = 0.35;
 pub const TARGET_STATEMENTS_PER_PAYMENT: f64 = 12.0;
+/// The hardening issue's auth flood: legitimate p99, no 5xx, the server under 1 GiB.
+pub const TARGET_FLOOD_P99_MS: f64 = 100.0;
+pub const TARGET_FLOOD_PEAK_RSS_MIB: f64 = 1024.0;
 
 /// The engine issue's targets, one per database each, in the order they are printed.
 pub fn target_specs() -> Vec<TargetSpec> {
@@ -254,6 +271,23 @@ pub fn target_specs() -> Vec<TargetSpec> {
             Metric::StatementsPerPayment,
             true,
             TARGET_STATEMENTS_PER_PAYMENT,
+        ));
+    }
+    for (db, _) in TARGET_PAYMENTS_PER_SEC {
+        out.push(inproc(
+            "authflood",
+            db,
+            Metric::P99Ms,
+            true,
+            TARGET_FLOOD_P99_MS,
+        ));
+        out.push(inproc("authflood", db, Metric::ServerErrors, true, 0.0));
+        out.push(inproc(
+            "authflood",
+            db,
+            Metric::PeakRssMib,
+            true,
+            TARGET_FLOOD_PEAK_RSS_MIB,
         ));
     }
     out
@@ -922,6 +956,7 @@ mod tests {
             error_samples: Vec::new(),
             elapsed: std::time::Duration::from_secs(1),
             server: None,
+            flood: None,
         };
         ScenarioStats::new(s, "sqlite", 4, &m)
     }
@@ -1092,7 +1127,8 @@ mod tests {
         rows.extend(run_rows("postgres", 0, 32));
 
         let t = targets(&rows);
-        assert_eq!(t.len(), 12);
+        // 12 of the engine issue, 3 per database of the hardening issue's auth flood.
+        assert_eq!(t.len(), 18);
         let find = |db: &str, metric: &str, scenario: &str, latency: u64| {
             t.iter()
                 .find(|x| {
@@ -1128,8 +1164,13 @@ mod tests {
             (None, None, "not measured")
         );
 
+        assert_eq!(
+            find("sqlite", "flood.server_errors", "authflood", 0).status,
+            "not measured"
+        );
+
         let lines = target_lines(&t);
-        assert_eq!(lines.len(), 13);
+        assert_eq!(lines.len(), 19);
         assert_eq!(
             lines[0],
             "target: payment on sqlite with the in-process sandbox and 64 clients >= 3000 payments/s: \
@@ -1159,7 +1200,8 @@ mod tests {
             "target: statements per payment on sqlite with the in-process sandbox and 64 clients <= 12: 12.50: MISS"
         );
         assert!(lines[11].contains("not measured in this run (no payment row"));
-        assert_eq!(lines[12], "targets: 3 PASS, 3 MISS, 6 not measured (of 12)");
+        assert!(lines[12].contains("authflood p99 on sqlite"));
+        assert_eq!(lines[18], "targets: 3 PASS, 3 MISS, 12 not measured (of 18)");
         // A row without the figure (here: /metrics was not read).
         rows[3].statements_per_payment = None;
         let t = targets(&rows);

@@ -528,6 +528,7 @@ mod tests {
             error_samples: Vec::new(),
             elapsed: Duration::from_secs(1),
             server: None,
+            flood: None,
         };
         let mut rows = vec![
             ScenarioStats::new(Scenario::Healthz, "sqlite", 1, &m(40_000)),

@@ -51,6 +51,9 @@ pub struct Config {
     /// process).
     pub page_views_per_minute: u32,
     pub page_posts_per_minute: u32,
+    /// Failed password sign-ins allowed per client address and per username in a window
+    /// (kept in the database, so across every server on it).
+    pub auth_throttle: engine::throttle::AuthThrottle,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             key_file: None,
             page_views_per_minute: 300,
             page_posts_per_minute: 30,
+            auth_throttle: Default::default(),
         }
     }
 }
@@ -88,6 +92,7 @@ impl Config {
             challenge_timeout: self.challenge_timeout,
             settle_after: self.settle_after,
             unconfirmed_attempt_ttl: self.unconfirmed_attempt_ttl,
+            auth_throttle: self.auth_throttle,
             ..EngineConfig::default()
         }
     }

@@ -155,6 +155,8 @@ impl ApiError {
             status = match status.as_u16() {
                 200 | 400 | 401 | 500 => status,
                 422 if family == Family::V3 => status,
+                // Throttled sign-ins: the documented pages list 401 for credentials refused.
+                429 => StatusCode::UNAUTHORIZED,
                 s if s >= 500 => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_REQUEST,
             };
@@ -209,6 +211,7 @@ pub fn status_of(kind: Kind) -> StatusCode {
         Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
         Kind::BadGateway => StatusCode::BAD_GATEWAY,
         Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Kind::TooMany => StatusCode::TOO_MANY_REQUESTS,
         Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

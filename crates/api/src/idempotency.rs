@@ -1,9 +1,13 @@
 //! `Idempotency-Key` on every POST (SPEC §1). The first request with a key runs and its
 //! response is stored; a retry with the same key and body replays it; the same key with a
-//! different body is refused. Keys are namespaced by the caller's credentials and kept 24 h.
+//! different body is refused. Keys are kept 24 h and bound to the caller's identity (the
+//! partner, the dealer or department behind a token, the Checkout namespace), not to the
+//! credential string: the caller is authenticated first, so a disabled or revoked caller gets
+//! its authentication error and never a stored answer, and a client that renews its token
+//! mid-retry still finds its key.
 
 use crate::app::AppState;
-use crate::auth::credential_fingerprint;
+use crate::auth::identify;
 use crate::error::{ApiError, Family};
 use crate::extract::MAX_BODY_BYTES;
 use crate::observe::is_documented;
@@ -47,11 +51,12 @@ async fn run(app: &AppState, req: Request, next: Next) -> Result<Response, ApiEr
             "must be 1 to 255 visible ASCII characters",
         ));
     }
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    let identity = identify(&mut parts, app).await?;
+    let principal = engine::crypto::sha256_hex(identity.as_bytes());
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::malformed(format!("body: larger than {MAX_BODY_BYTES} bytes")))?;
-    let principal = credential_fingerprint(&parts);
     let mut fingerprint = Vec::with_capacity(bytes.len() + 64);
     fingerprint.extend_from_slice(parts.method.as_str().as_bytes());
     fingerprint.push(b' ');

@@ -63,7 +63,8 @@ pub async fn build(database_url: &str, config: Config) -> anyhow::Result<AppStat
     Ok(Arc::new(App::new(db, database_url, config).await?))
 }
 
-/// Background housekeeping: forget idempotency keys older than their retention.
+/// Background housekeeping: forget idempotency keys older than their retention and
+/// sign-in throttle windows that have ended.
 pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -73,6 +74,9 @@ pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency keys"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+            }
+            if let Err(e) = state.engine.purge_auth_failures().await {
+                tracing::warn!(error = %e, "sign-in throttle purge failed");
             }
         }
     })

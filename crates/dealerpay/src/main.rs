@@ -97,6 +97,28 @@ enum Command {
         /// Customer pages: form posts (payments) allowed per client address per minute.
         #[arg(long, env = "DEALERPAY_PAGE_POSTS_PER_MINUTE", default_value_t = 30)]
         page_posts_per_minute: u32,
+        /// Failed password sign-ins allowed from one client address per window (all servers
+        /// on the database together); past it, password checks answer 429 until the window ends.
+        #[arg(
+            long,
+            env = "DEALERPAY_AUTH_FAILURES_PER_ADDRESS",
+            default_value_t = 100
+        )]
+        auth_failures_per_address: i64,
+        /// Failed password sign-ins allowed for one username per window.
+        #[arg(
+            long,
+            env = "DEALERPAY_AUTH_FAILURES_PER_USERNAME",
+            default_value_t = 10
+        )]
+        auth_failures_per_username: i64,
+        /// The sign-in throttle's window, in seconds.
+        #[arg(
+            long,
+            env = "DEALERPAY_AUTH_FAILURE_WINDOW_SECS",
+            default_value_t = 300
+        )]
+        auth_failure_window_secs: u64,
     },
     /// Run the sandbox processor as its own HTTP service (for realistic failure testing);
     /// point servers at it with --processor-url.
@@ -231,6 +253,9 @@ async fn main() -> anyhow::Result<()> {
             processor,
             page_views_per_minute,
             page_posts_per_minute,
+            auth_failures_per_address,
+            auth_failures_per_username,
+            auth_failure_window_secs,
         } => {
             init_logging("info");
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -241,6 +266,12 @@ async fn main() -> anyhow::Result<()> {
             let mut cfg = config(public_url.clone(), Some(&processor));
             cfg.page_views_per_minute = page_views_per_minute;
             cfg.page_posts_per_minute = page_posts_per_minute;
+            cfg.auth_throttle = engine::throttle::AuthThrottle {
+                window: std::time::Duration::from_secs(auth_failure_window_secs.max(1)),
+                per_address: auth_failures_per_address,
+                per_username: auth_failures_per_username,
+                ..Default::default()
+            };
             let state = api::build(&db.database, cfg)
                 .await
                 .context("opening the database")?;

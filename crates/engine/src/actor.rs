@@ -57,6 +57,24 @@ pub struct DepartmentRef<'a> {
 }
 
 impl Actor {
+    /// Who this is, whatever credential it used this time: a partner, the dealer or
+    /// department behind a token, a Checkout namespace. Idempotency keys are bound to it.
+    pub fn identity(&self) -> String {
+        match self {
+            Actor::Operator => "operator".into(),
+            Actor::Partner { uuid, .. } => format!("partner:{uuid}"),
+            Actor::DealerToken { dealer_uuid, .. } => format!("dealer:{dealer_uuid}"),
+            Actor::DepartmentToken {
+                department_uuid, ..
+            } => format!("department:{department_uuid}"),
+            Actor::Customer {
+                payment_request_guid,
+            } => format!("customer:{payment_request_guid}"),
+            Actor::Merchant(m) => format!("namespace:{}", m.namespace.namespace),
+            Actor::System => "system".into(),
+        }
+    }
+
     /// ServiceSubscriberScope: the actor must hold `scope` for the whole dealer.
     pub fn require_dealer(&self, scope: Scope, dealer_uuid: &str) -> EngineResult<()> {
         let ok = match self {

@@ -5,41 +5,47 @@
 use crate::actor::{Actor, Grant};
 use crate::crypto;
 use crate::error::{EngineError, EngineResult};
+use crate::hash_pool::HashPool;
 use crate::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use domain::catalog::v1;
 use domain::scope::Scope;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-/// One verification in progress, shared by everyone checking the same secret and hash.
-type Flight = Arc<tokio::sync::OnceCell<bool>>;
+/// One verification in progress, shared by everyone checking the same secret and hash
+/// (`None`: the hashing pool was busy).
+type Flight = Arc<tokio::sync::OnceCell<Option<bool>>>;
 
 /// Remembers secrets that already passed argon2 verification, keyed by the stored hash, so a
 /// partner pays for argon2 once rather than on every request. Rotating a secret changes the
 /// stored hash and so invalidates the entry in every process; disabling is read from the row
 /// on each request.
 ///
-/// argon2 is deliberately expensive (about 19 MiB and tens of milliseconds per check), so:
-/// - concurrent checks of the same secret against the same hash share one computation (a
-///   thousand clients starting at once with one credential cost one check, not a thousand);
-/// - at most one check per core runs at a time; the rest wait their turn instead of filling
-///   the blocking thread pool and memory.
+/// Only a secret that matches is answered from memory: a wrong one is always checked with
+/// argon2 (through the throttle), so a known username with a wrong password costs exactly
+/// what an unknown username does. Concurrent checks of the same secret against the same hash
+/// share one computation (a thousand clients starting at once with one credential cost one
+/// check), and every check runs on the bounded [`HashPool`].
 pub struct CredentialCache {
     verified: Mutex<HashMap<String, [u8; 32]>>,
+    /// The same digests by username, so a throttled address can be refused before any
+    /// database read without refusing a caller whose secret already passed.
+    by_user: Mutex<HashMap<String, [u8; 32]>>,
     in_flight: Mutex<HashMap<(String, [u8; 32]), Flight>>,
-    checks: Arc<tokio::sync::Semaphore>,
+    pool: HashPool,
     computed: std::sync::atomic::AtomicU64,
 }
 
 impl Default for CredentialCache {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         CredentialCache {
             verified: Mutex::default(),
+            by_user: Mutex::default(),
             in_flight: Mutex::default(),
-            checks: Arc::new(tokio::sync::Semaphore::new(cores)),
+            pool: HashPool::for_this_machine(),
             computed: Default::default(),
         }
     }
@@ -57,11 +63,38 @@ impl CredentialCache {
         self.computed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    async fn verify(&self, secret: &str, phc: &str) -> bool {
+    /// True when `secret` already passed verification against `phc`.
+    fn remembers(&self, secret: &str, phc: &str) -> bool {
         let digest = crypto::sha256(secret.as_bytes());
-        if let Some(known) = locked(&self.verified).get(phc) {
-            return crypto::ct_eq(known, &digest);
+        locked(&self.verified)
+            .get(phc)
+            .is_some_and(|known| crypto::ct_eq(known, &digest))
+    }
+
+    /// A place for one password check, or `None` when the hashing pool is full.
+    fn reserve(&self) -> Option<crate::hash_pool::Slot> {
+        self.pool.reserve()
+    }
+
+    /// True when `secret` already passed verification for `username` (under its hash then).
+    fn remembers_user(&self, username: &str, secret: &str) -> bool {
+        let digest = crypto::sha256(secret.as_bytes());
+        locked(&self.by_user)
+            .get(username)
+            .is_some_and(|known| crypto::ct_eq(known, &digest))
+    }
+
+    fn remember_user(&self, username: &str, secret: &str) {
+        let mut map = locked(&self.by_user);
+        if map.len() >= Self::MAX_ENTRIES {
+            map.clear();
         }
+        map.insert(username.to_string(), crypto::sha256(secret.as_bytes()));
+    }
+
+    /// Checks `secret` against `phc` with argon2; `None` when the hashing pool is busy.
+    async fn verify(&self, secret: &str, phc: &str, slot: crate::hash_pool::Slot) -> Option<bool> {
+        let digest = crypto::sha256(secret.as_bytes());
         let key = (phc.to_string(), digest);
         let cell = locked(&self.in_flight)
             .entry(key.clone())
@@ -69,20 +102,17 @@ impl CredentialCache {
             .clone();
         let ok = *cell
             .get_or_init(|| async {
-                let Ok(_permit) = self.checks.clone().acquire_owned().await else {
-                    return false;
-                };
                 self.computed
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let (s, p) = (secret.to_string(), phc.to_string());
-                tokio::task::spawn_blocking(move || crypto::verify_secret(&s, &p))
+                self.pool
+                    .run(slot, move || crypto::verify_secret(&s, &p))
                     .await
-                    .unwrap_or(false)
             })
             .await;
         // Remember the result before the flight ends, so a caller arriving in between finds
         // one or the other and never runs argon2 again.
-        if ok {
+        if ok == Some(true) {
             let mut map = locked(&self.verified);
             if map.len() >= Self::MAX_ENTRIES {
                 map.clear();
@@ -128,6 +158,16 @@ fn null_credentials(why: &str) -> EngineError {
 impl Engine {
     /// The caller an `Authorization` header names (`None`: the header is absent).
     pub async fn authenticate(&self, authorization: Option<&str>) -> EngineResult<Actor> {
+        self.authenticate_from(authorization, None).await
+    }
+
+    /// Like [`Engine::authenticate`], for a request from the client address `from` (failed
+    /// password checks are throttled per address and per username).
+    pub async fn authenticate_from(
+        &self,
+        authorization: Option<&str>,
+        from: Option<IpAddr>,
+    ) -> EngineResult<Actor> {
         let value = authorization
             .ok_or_else(|| null_credentials("the Authorization header is missing or empty"))?;
         if value.trim().is_empty() {
@@ -139,7 +179,11 @@ impl Engine {
             .strip_prefix("Basic ")
             .or_else(|| value.strip_prefix("basic "))
         {
-            return self.partner(b64.trim()).await;
+            let r = self.partner(b64.trim(), from).await;
+            if matches!(&r, Err(e) if e.kind == crate::error::Kind::TooMany) {
+                tokio::time::sleep(self.config.auth_throttle.refusal_delay).await;
+            }
+            return r;
         }
         if let Some(token) = value
             .strip_prefix("Bearer ")
@@ -186,7 +230,7 @@ impl Engine {
             .await?)
     }
 
-    async fn partner(&self, b64: &str) -> EngineResult<Actor> {
+    async fn partner(&self, b64: &str, from: Option<IpAddr>) -> EngineResult<Actor> {
         let wrong = || {
             EngineError::unauthorized(v1::WRONG_CREDENTIAL, "unknown username or wrong password")
         };
@@ -200,6 +244,19 @@ impl Engine {
         if username.len() > 64 || username.chars().any(char::is_control) {
             return Err(wrong());
         }
+        // A throttle this process already knows of, or a hashing pool with no room, refuses
+        // before any database work (the same for every username), unless this very secret
+        // already passed for this username (then the row decides).
+        let passed_before = self.credentials.remembers_user(username, secret);
+        let mut slot = None;
+        if !passed_before {
+            self.known_throttle(from, username)?;
+            slot = Some(
+                self.credentials
+                    .reserve()
+                    .ok_or_else(crate::throttle::busy)?,
+            );
+        }
         let name = username.to_string();
         let found = self
             .db
@@ -207,17 +264,36 @@ impl Engine {
                 Box::pin(async move { store::repo::partners::auth_by_username(c, &name).await })
             })
             .await?;
+        // A secret that already passed against this row's hash answers from memory; every
+        // other check (a wrong secret, an unknown username) costs the same: the throttle, one
+        // argon2 run (against a dummy hash when the username is unknown), a failure recorded.
+        let phc = found
+            .as_ref()
+            .map_or(DUMMY_HASH, |f| f.partner.secret_hash.as_str());
+        if found.is_none() || !self.credentials.remembers(secret, phc) {
+            self.check_throttle(from, username).await?;
+            let slot = match slot {
+                Some(s) => s,
+                None => self
+                    .credentials
+                    .reserve()
+                    .ok_or_else(crate::throttle::busy)?,
+            };
+            let verified = self
+                .credentials
+                .verify(secret, phc, slot)
+                .await
+                .ok_or_else(crate::throttle::busy)?;
+            if !verified || found.is_none() {
+                self.record_failure(from, username).await;
+                return Err(wrong());
+            }
+        }
         let Some(found) = found else {
-            // Spend the same time as a real check so usernames cannot be probed by timing.
-            let _ = self.credentials.verify(secret, DUMMY_HASH).await;
             return Err(wrong());
         };
-        if !self
-            .credentials
-            .verify(secret, &found.partner.secret_hash)
-            .await
-        {
-            return Err(wrong());
+        if !passed_before {
+            self.credentials.remember_user(username, secret);
         }
         if found.partner.disabled {
             return Err(EngineError::unauthorized(
@@ -343,5 +419,6 @@ mod tests {
     #[test]
     fn dummy_hash_parses() {
         assert!(!crypto::verify_secret("anything", DUMMY_HASH));
+        assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
     }
 }

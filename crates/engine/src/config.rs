@@ -22,6 +22,8 @@ pub struct EngineConfig {
     pub unconfirmed_attempt_ttl: Duration,
     /// How long an authorization is held before the resolver releases it.
     pub capture_window: Duration,
+    /// Failed password sign-ins allowed per client address and per username in one window.
+    pub auth_throttle: crate::throttle::AuthThrottle,
 }
 
 impl Default for EngineConfig {
@@ -35,6 +37,7 @@ impl Default for EngineConfig {
             settle_after: Duration::from_secs(24 * 3600),
             unconfirmed_attempt_ttl: Duration::from_secs(24 * 3600),
             capture_window: Duration::from_secs(7 * 24 * 3600),
+            auth_throttle: Default::default(),
         }
     }
 }

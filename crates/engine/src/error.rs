@@ -22,6 +22,8 @@ pub enum Kind {
     BadGateway,
     /// A dependency is down: retry later.
     Unavailable,
+    /// Too many attempts by this caller (failed sign-ins): retry after `retry_after`.
+    TooMany,
     Internal,
 }
 
@@ -52,7 +54,7 @@ pub struct EngineError {
     pub code: Code,
     /// Specific, client-safe explanation naming the field where there is one.
     pub detail: String,
-    /// For `Unavailable`: seconds after which a retry may succeed.
+    /// For `Unavailable` and `TooMany`: seconds after which a retry may succeed.
     pub retry_after: Option<u32>,
 }
 

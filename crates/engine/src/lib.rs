@@ -23,6 +23,7 @@ pub mod config;
 pub mod crypto;
 pub mod dealer_data;
 pub mod error;
+pub mod hash_pool;
 pub mod idempotency;
 pub mod jobs;
 pub mod keys;
@@ -32,6 +33,7 @@ pub mod payments;
 pub mod reconcile;
 pub mod reversals;
 pub mod status;
+pub mod throttle;
 pub mod validate;
 
 pub use actor::{Actor, Grant};
@@ -51,6 +53,7 @@ pub struct Engine {
     keys: keys::Keys,
     token_key: RwLock<Arc<Vec<u8>>>,
     pub credentials: auth::CredentialCache,
+    throttled: throttle::Throttled,
 }
 
 /// The card connector `provider` names in `registry`.
@@ -90,6 +93,7 @@ impl Engine {
             keys,
             token_key: RwLock::new(Arc::new(token_key)),
             credentials: auth::CredentialCache::default(),
+            throttled: Default::default(),
         })
     }
 

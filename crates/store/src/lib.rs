@@ -42,6 +42,10 @@ pub const MIGRATIONS: &[db::Migration] = &[
         version: 4,
         sql: include_str!("../migrations/0004_engine.sql"),
     },
+    db::Migration {
+        version: 5,
+        sql: include_str!("../migrations/0005_hardening.sql"),
+    },
 ];
 
 /// Connects and applies the migrations.

@@ -5,7 +5,7 @@
 //! cookie nor forge the MAC. The rate limits are per server process (a payments abuse guard,
 //! not a correctness mechanism); the database-level guard is the per-invoice failed-attempt cap.
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -59,11 +59,7 @@ pub async fn rate_limit(
     if !super::is_public_path(req.uri().path()) {
         return next.run(req).await;
     }
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<crate::listener::PeerAddr>>()
-        .map(|c| c.0 .0.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let ip = crate::auth::client_address(req.extensions()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let post = req.method() == Method::POST;
     if let Err(retry) = app.page_limiter.check(ip, post) {
         let locale = super::locale_of(&req);

@@ -3,7 +3,7 @@
 //! handlers turn the DTOs into `engine::checkout` commands and the outcomes into DTOs.
 
 use crate::app::{App, AppState};
-use crate::auth::Operator;
+use crate::auth::{Authenticated, Operator};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{query_pairs, JsonBody};
 use axum::extract::{FromRequestParts, Path, RawPathParams, RawQuery, State};
@@ -28,6 +28,9 @@ impl FromRequestParts<AppState> for MerchantAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> ApiResult<MerchantAuth> {
+        if let Some(Authenticated(Actor::Merchant(m))) = parts.extensions.get::<Authenticated>() {
+            return Ok(MerchantAuth(Actor::Merchant(m.clone())));
+        }
         let params = RawPathParams::from_request_parts(parts, app)
             .await
             .map_err(|_| ApiError::malformed("the path could not be read"))?;

@@ -1,4 +1,5 @@
 pub mod attempts;
+pub mod auth_failures;
 pub mod checkout;
 pub mod dealers;
 pub mod idempotency;
