@@ -1201,7 +1201,10 @@ mod tests {
         );
         assert!(lines[11].contains("not measured in this run (no payment row"));
         assert!(lines[12].contains("authflood p99 on sqlite"));
-        assert_eq!(lines[18], "targets: 3 PASS, 3 MISS, 12 not measured (of 18)");
+        assert_eq!(
+            lines[18],
+            "targets: 3 PASS, 3 MISS, 12 not measured (of 18)"
+        );
         // A row without the figure (here: /metrics was not read).
         rows[3].statements_per_payment = None;
         let t = targets(&rows);

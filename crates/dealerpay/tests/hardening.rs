@@ -346,3 +346,67 @@ async fn a_renewed_dealer_token_finds_its_key_and_moves_money_once() {
     assert_eq!(r2.text().await.unwrap(), b1);
     assert_eq!(refunds_of(app, &t).await, 1, "one refund, not two");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_namespace_takes_no_payment_on_the_hosted_page() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed(10.0).await;
+    let ns = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let (st, b) = TestApp::send(
+        app.op(Method::POST, "/payment/checkout/v1/namespaces")
+            .json(
+                &json!({"namespace": ns, "name": "Test Motors Online", "dealerUuid": seed.dealer,
+                "departmentUuid": seed.department, "dealerAssociateUUID": seed.associate}),
+            ),
+    )
+    .await;
+    assert_eq!(st, 201, "{b}");
+    let base = format!("/payment/checkout/v1/namespaces/{ns}");
+    let (st, b) = TestApp::send(
+        app.op(Method::POST, &format!("{base}/api-keys"))
+            .json(&json!({"label": "web"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{b}");
+    let (st, b) = TestApp::send(
+        app.req(Method::POST, &format!("{base}/token"))
+            .json(&json!({"apiKey": b["apiKey"]})),
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    let token = b["accessToken"].as_str().unwrap().to_string();
+    let session = |reference: &str| {
+        app.req(Method::POST, &format!("{base}/sessions"))
+            .bearer_auth(&token)
+            .json(&json!({"referenceId": reference, "amount": 42.5,
+                "successUrl": "https://shop.example/ok", "cancelUrl": "https://shop.example/no"}))
+    };
+    let (st, open) = TestApp::send(session("before-disable")).await;
+    assert_eq!(st, 201, "{open}");
+    let id = open["id"].as_str().unwrap().to_string();
+
+    let (st, b) = TestApp::send(app.op(Method::POST, &format!("{base}/disable"))).await;
+    assert!(st == 200 || st == 204, "{st} {b}");
+    // The hosted page's use-case: the session link is the customer's only credential.
+    let e = app
+        .state
+        .engine
+        .pay_hosted_session(
+            &id,
+            connectors::PaymentMethod::Token("tok_visa".into()),
+            None,
+        )
+        .await
+        .expect_err("a disabled namespace takes no payment");
+    assert_eq!(e.kind, engine::Kind::Forbidden, "{e}");
+    let charges = scalar(
+        app.db(),
+        "SELECT COUNT(*) FROM transactions".to_string(),
+        vec![],
+    )
+    .await;
+    assert_eq!(charges, 0, "nothing reached the processor");
+    // And the API refuses the namespace's token as before.
+    let (st, _) = TestApp::send(session("after-disable")).await;
+    assert_eq!(st, 401);
+}

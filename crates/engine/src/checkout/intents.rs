@@ -131,6 +131,15 @@ impl Engine {
         cmd: IntentCreate,
     ) -> EngineResult<PaymentIntent> {
         let s = &v.session;
+        // A disabled namespace takes no payment anywhere: the API refuses its tokens, and this
+        // also stops the hosted page, where the session link is the only credential.
+        if v.namespace.disabled {
+            return Err(super::err(
+                Kind::Forbidden,
+                co::INVALID_SESSION,
+                "this merchant does not accept payments now (its checkout is disabled)",
+            ));
+        }
         if let Some(e) = pay_blocker(s.status) {
             return Err(e);
         }
