@@ -139,7 +139,8 @@ export async function startServer() {
 
   const logPath = path.join(dir, 'server.log');
   const logFile = createWriteStream(logPath);
-  const child = spawn(binary(), ['serve', ...common, '--listen', `127.0.0.1:${port}`], {
+  // The test shop runs on http://127.0.0.1: allow http merchant URLs to this machine.
+  const child = spawn(binary(), ['serve', ...common, '--listen', `127.0.0.1:${port}`, '--allow-http-loopback-urls'], {
     env,
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],

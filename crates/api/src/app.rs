@@ -54,6 +54,8 @@ pub struct Config {
     /// Failed password sign-ins allowed per client address and per username in a window
     /// (kept in the database, so across every server on it).
     pub auth_throttle: engine::throttle::AuthThrottle,
+    /// Whether Checkout merchant URLs may be plain http to this machine (development only).
+    pub allow_http_loopback_urls: bool,
 }
 
 impl Default for Config {
@@ -78,6 +80,7 @@ impl Default for Config {
             page_views_per_minute: 300,
             page_posts_per_minute: 30,
             auth_throttle: Default::default(),
+            allow_http_loopback_urls: false,
         }
     }
 }
@@ -93,6 +96,7 @@ impl Config {
             settle_after: self.settle_after,
             unconfirmed_attempt_ttl: self.unconfirmed_attempt_ttl,
             auth_throttle: self.auth_throttle,
+            allow_http_loopback_urls: self.allow_http_loopback_urls,
             ..EngineConfig::default()
         }
     }

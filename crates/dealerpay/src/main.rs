@@ -119,6 +119,10 @@ enum Command {
             default_value_t = 300
         )]
         auth_failure_window_secs: u64,
+        /// Let Checkout merchants use plain http success/cancel URLs to this machine
+        /// (127.0.0.1, ::1, localhost): for local development only.
+        #[arg(long, env = "DEALERPAY_ALLOW_HTTP_LOOPBACK_URLS")]
+        allow_http_loopback_urls: bool,
     },
     /// Run the sandbox processor as its own HTTP service (for realistic failure testing);
     /// point servers at it with --processor-url.
@@ -256,6 +260,7 @@ async fn main() -> anyhow::Result<()> {
             auth_failures_per_address,
             auth_failures_per_username,
             auth_failure_window_secs,
+            allow_http_loopback_urls,
         } => {
             init_logging("info");
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -266,6 +271,7 @@ async fn main() -> anyhow::Result<()> {
             let mut cfg = config(public_url.clone(), Some(&processor));
             cfg.page_views_per_minute = page_views_per_minute;
             cfg.page_posts_per_minute = page_posts_per_minute;
+            cfg.allow_http_loopback_urls = allow_http_loopback_urls;
             cfg.auth_throttle = engine::throttle::AuthThrottle {
                 window: std::time::Duration::from_secs(auth_failure_window_secs.max(1)),
                 per_address: auth_failures_per_address,

@@ -347,9 +347,8 @@ async fn a_renewed_dealer_token_finds_its_key_and_moves_money_once() {
     assert_eq!(refunds_of(app, &t).await, 1, "one refund, not two");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_disabled_namespace_takes_no_payment_on_the_hosted_page() {
-    let app = TestApp::spawn().await;
+/// A Checkout namespace with an access token: (the namespace's route prefix, token).
+async fn merchant(app: &TestApp) -> (String, String) {
     let seed = app.seed(10.0).await;
     let ns = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let (st, b) = TestApp::send(
@@ -374,7 +373,13 @@ async fn a_disabled_namespace_takes_no_payment_on_the_hosted_page() {
     )
     .await;
     assert_eq!(st, 200, "{b}");
-    let token = b["accessToken"].as_str().unwrap().to_string();
+    (base, b["accessToken"].as_str().unwrap().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_namespace_takes_no_payment_on_the_hosted_page() {
+    let app = TestApp::spawn().await;
+    let (base, token) = merchant(&app).await;
     let session = |reference: &str| {
         app.req(Method::POST, &format!("{base}/sessions"))
             .bearer_auth(&token)
@@ -409,4 +414,53 @@ async fn a_disabled_namespace_takes_no_payment_on_the_hosted_page() {
     // And the API refuses the namespace's token as before.
     let (st, _) = TestApp::send(session("after-disable")).await;
     assert_eq!(st, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merchant_urls_are_parsed_and_must_be_https() {
+    let app = TestApp::spawn().await;
+    let (base, token) = merchant(&app).await;
+    let create = |n: usize, url: &str| {
+        let body = json!({"referenceId": format!("u-{n}"), "amount": 10.0,
+            "successUrl": url, "cancelUrl": "https://shop.example/no"});
+        TestApp::send(
+            app.req(Method::POST, &format!("{base}/sessions"))
+                .bearer_auth(&token)
+                .json(&body),
+        )
+    };
+    for (n, bad) in [
+        "http://shop.example/ok",
+        "http://127.0.0.1:9/ok",
+        "https://shop.example/ok#done",
+        "https://user:pw@shop.example/ok",
+        "//shop.example/ok",
+        "javascript:alert(1)",
+        "https://",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (st, b) = create(n, bad).await;
+        assert_eq!(st, 400, "{bad}: {b}");
+        assert!(
+            b["error"]["detail"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("successUrl"),
+            "{bad}: {b}"
+        );
+    }
+    // Hostile characters are percent-encoded by the parser before anything stores or sends them.
+    let (st, b) = create(100, "https://shop.example/done page?next=\"><script>").await;
+    assert_eq!(st, 201, "{b}");
+    let stored = b["successUrl"].as_str().unwrap();
+    assert!(
+        !stored.contains(' ') && !stored.contains('"') && !stored.contains('<'),
+        "{stored}"
+    );
+    assert!(
+        stored.starts_with("https://shop.example/done%20page?next="),
+        "{stored}"
+    );
 }

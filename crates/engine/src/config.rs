@@ -24,6 +24,8 @@ pub struct EngineConfig {
     pub capture_window: Duration,
     /// Failed password sign-ins allowed per client address and per username in one window.
     pub auth_throttle: crate::throttle::AuthThrottle,
+    /// Whether merchant URLs may be plain http to this machine (development only).
+    pub allow_http_loopback_urls: bool,
 }
 
 impl Default for EngineConfig {
@@ -38,6 +40,7 @@ impl Default for EngineConfig {
             unconfirmed_attempt_ttl: Duration::from_secs(24 * 3600),
             capture_window: Duration::from_secs(7 * 24 * 3600),
             auth_throttle: Default::default(),
+            allow_http_loopback_urls: false,
         }
     }
 }

@@ -77,9 +77,10 @@ impl Hosted {
 
     /// The success URL with the session id appended, as the merchant expects it back.
     fn success_url(&self) -> Option<String> {
-        let u = self.session().success_url.as_deref()?;
-        let sep = if u.contains('?') { '&' } else { '?' };
-        Some(format!("{u}{sep}session_id={}", self.session().uuid))
+        let mut u = url::Url::parse(self.session().success_url.as_deref()?).ok()?;
+        u.query_pairs_mut()
+            .append_pair("session_id", &self.session().uuid);
+        Some(u.into())
     }
 
     fn page(&self, status: StatusCode, title: &str, body: String) -> Page {

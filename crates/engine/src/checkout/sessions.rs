@@ -57,14 +57,49 @@ pub struct SessionPage {
     pub next_cursor: Option<String>,
 }
 
-fn url_field(field: &str, v: Option<&str>) -> EngineResult<Option<String>> {
-    let u = optional_text(field, v, 2000)?;
-    if let Some(u) = &u {
-        if !(u.starts_with("https://") || u.starts_with("http://")) {
-            return Err(EngineError::invalid(field, "must be an http(s) URL"));
+/// A merchant URL (success, cancel), parsed rather than pattern-matched: absolute, https (http
+/// only to this machine, and only when the operator allows it for development), a host and no
+/// credentials, no `#fragment` (the session id is added as a query parameter). Kept in the
+/// parser's normalised form, so spaces and quotes are percent-encoded before anyone sees them.
+fn url_field(
+    field: &str,
+    v: Option<&str>,
+    allow_http_loopback: bool,
+) -> EngineResult<Option<String>> {
+    let Some(raw) = optional_text(field, v, 2000)? else {
+        return Ok(None);
+    };
+    let u = url::Url::parse(&raw)
+        .map_err(|_| EngineError::invalid(field, "must be an absolute https URL"))?;
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match u.scheme() {
+        "https" => {}
+        "http" if loopback && allow_http_loopback => {}
+        _ => {
+            return Err(EngineError::invalid(
+                field,
+                "must be an https URL (http only to this machine, where the operator allows it)",
+            ))
         }
     }
-    Ok(u)
+    if u.host().is_none() || !u.username().is_empty() || u.password().is_some() {
+        return Err(EngineError::invalid(
+            field,
+            "must name a host, without credentials",
+        ));
+    }
+    if u.fragment().is_some() {
+        return Err(EngineError::invalid(
+            field,
+            "must not have a #fragment (the session id is added as a query parameter)",
+        ));
+    }
+    Ok(Some(u.into()))
 }
 
 fn vanished() -> EngineError {
@@ -214,8 +249,9 @@ impl Engine {
                 "must be between 1800 (30 min) and 86400 (24 h)",
             ));
         }
-        let success_url = url_field("successUrl", cmd.success_url.as_deref())?;
-        let cancel_url = url_field("cancelUrl", cmd.cancel_url.as_deref())?;
+        let http_ok = self.config.allow_http_loopback_urls;
+        let success_url = url_field("successUrl", cmd.success_url.as_deref(), http_ok)?;
+        let cancel_url = url_field("cancelUrl", cmd.cancel_url.as_deref(), http_ok)?;
         let dealer_id = ns.dealer_id;
         let dealer = self
             .db
