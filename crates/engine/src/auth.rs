@@ -35,6 +35,10 @@ pub struct CredentialCache {
     /// database read without refusing a caller whose secret already passed.
     by_user: Mutex<HashMap<String, [u8; 32]>>,
     in_flight: Mutex<HashMap<(String, [u8; 32]), Flight>>,
+    /// Password checks under way, by username and secret digest: a caller finding the pool
+    /// full may still wait for one of these instead of being turned away (a thousand clients
+    /// starting at once with one credential share one check).
+    warming: Mutex<HashMap<(String, [u8; 32]), usize>>,
     pool: HashPool,
     computed: std::sync::atomic::AtomicU64,
 }
@@ -45,6 +49,7 @@ impl Default for CredentialCache {
             verified: Mutex::default(),
             by_user: Mutex::default(),
             in_flight: Mutex::default(),
+            warming: Mutex::default(),
             pool: HashPool::for_this_machine(),
             computed: Default::default(),
         }
@@ -71,11 +76,6 @@ impl CredentialCache {
             .is_some_and(|known| crypto::ct_eq(known, &digest))
     }
 
-    /// A place for one password check, or `None` when the hashing pool is full.
-    fn reserve(&self) -> Option<crate::hash_pool::Slot> {
-        self.pool.reserve()
-    }
-
     /// True when `secret` already passed verification for `username` (under its hash then).
     fn remembers_user(&self, username: &str, secret: &str) -> bool {
         let digest = crypto::sha256(secret.as_bytes());
@@ -93,7 +93,31 @@ impl CredentialCache {
     }
 
     /// Checks `secret` against `phc` with argon2; `None` when the hashing pool is busy.
-    async fn verify(&self, secret: &str, phc: &str, slot: crate::hash_pool::Slot) -> Option<bool> {
+    /// Admission to a password check for `username` and `secret`: a place in the pool, or
+    /// the check of the same credential already under way; `None`: turn the caller away.
+    fn admit(&self, username: &str, secret: &str) -> Option<Admitted<'_>> {
+        let key = (username.to_string(), crypto::sha256(secret.as_bytes()));
+        let slot = self.pool.reserve();
+        let mut warming = locked(&self.warming);
+        if slot.is_none() && !warming.contains_key(&key) {
+            return None;
+        }
+        *warming.entry(key.clone()).or_default() += 1;
+        Some(Admitted {
+            cache: self,
+            key,
+            slot,
+        })
+    }
+
+    /// Checks `secret` against `phc` with argon2 (sharing a check already under way);
+    /// `None` when the hashing pool is busy.
+    async fn verify(
+        &self,
+        secret: &str,
+        phc: &str,
+        slot: Option<crate::hash_pool::Slot>,
+    ) -> Option<bool> {
         let digest = crypto::sha256(secret.as_bytes());
         let key = (phc.to_string(), digest);
         let cell = locked(&self.in_flight)
@@ -105,6 +129,10 @@ impl CredentialCache {
                 self.computed
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let (s, p) = (secret.to_string(), phc.to_string());
+                let slot = match slot {
+                    Some(s) => s,
+                    None => self.pool.reserve()?,
+                };
                 self.pool
                     .run(slot, move || crypto::verify_secret(&s, &p))
                     .await
@@ -126,6 +154,26 @@ impl CredentialCache {
             }
         }
         ok
+    }
+}
+
+/// A caller let into a password check ([`CredentialCache::admit`]); leaving, it is no longer
+/// counted as warming its credential.
+struct Admitted<'c> {
+    cache: &'c CredentialCache,
+    key: (String, [u8; 32]),
+    slot: Option<crate::hash_pool::Slot>,
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        let mut warming = locked(&self.cache.warming);
+        if let Some(n) = warming.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                warming.remove(&self.key);
+            }
+        }
     }
 }
 
@@ -248,12 +296,12 @@ impl Engine {
         // before any database work (the same for every username), unless this very secret
         // already passed for this username (then the row decides).
         let passed_before = self.credentials.remembers_user(username, secret);
-        let mut slot = None;
+        let mut admitted = None;
         if !passed_before {
             self.known_throttle(from, username)?;
-            slot = Some(
+            admitted = Some(
                 self.credentials
-                    .reserve()
+                    .admit(username, secret)
                     .ok_or_else(crate::throttle::busy)?,
             );
         }
@@ -272,16 +320,16 @@ impl Engine {
             .map_or(DUMMY_HASH, |f| f.partner.secret_hash.as_str());
         if found.is_none() || !self.credentials.remembers(secret, phc) {
             self.check_throttle(from, username).await?;
-            let slot = match slot {
-                Some(s) => s,
+            let mut admitted = match admitted {
+                Some(a) => a,
                 None => self
                     .credentials
-                    .reserve()
+                    .admit(username, secret)
                     .ok_or_else(crate::throttle::busy)?,
             };
             let verified = self
                 .credentials
-                .verify(secret, phc, slot)
+                .verify(secret, phc, admitted.slot.take())
                 .await
                 .ok_or_else(crate::throttle::busy)?;
             if !verified || found.is_none() {
