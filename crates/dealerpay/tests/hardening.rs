@@ -464,3 +464,48 @@ async fn merchant_urls_are_parsed_and_must_be_https() {
         "{stored}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_an_api_key_ends_the_tokens_issued_before_it() {
+    let app = TestApp::spawn().await;
+    let (base, token) = merchant(&app).await;
+    let list = |token: String| {
+        TestApp::send(
+            app.req(Method::GET, &format!("{base}/sessions"))
+                .bearer_auth(token),
+        )
+    };
+    let (st, b) = list(token.clone()).await;
+    assert_eq!(st, 200, "{b}");
+    let key = |label: &'static str| {
+        TestApp::send(
+            app.op(Method::POST, &format!("{base}/api-keys"))
+                .json(&json!({ "label": label })),
+        )
+    };
+    let (st, other) = key("other").await;
+    assert_eq!(st, 201, "{other}");
+    let (st, b) = TestApp::send(app.op(
+        Method::POST,
+        &format!("{base}/api-keys/{}/revoke", other["id"].as_str().unwrap()),
+    ))
+    .await;
+    assert!(st == 200 || st == 204, "{st} {b}");
+    let (st, b) = list(token).await;
+    assert_eq!(
+        st, 401,
+        "a token issued before the revocation is refused: {b}"
+    );
+    assert_eq!(b["error"]["name"], "INVALID_ACCESS_TOKEN", "{b}");
+    // A token exchanged afterwards works.
+    let (st, fresh) = key("fresh").await;
+    assert_eq!(st, 201, "{fresh}");
+    let (st, b) = TestApp::send(
+        app.req(Method::POST, &format!("{base}/token"))
+            .json(&json!({"apiKey": fresh["apiKey"]})),
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    let (st, b) = list(b["accessToken"].as_str().unwrap().to_string()).await;
+    assert_eq!(st, 200, "{b}");
+}

@@ -5,3 +5,7 @@ CREATE TABLE auth_failures (
     window_start BIGINT NOT NULL,
     failures BIGINT NOT NULL
 );
+
+-- Revoking an API key or resetting a password ends the namespace's access tokens issued
+-- before it (milliseconds; a token carries when it was issued).
+ALTER TABLE checkout_namespaces ADD COLUMN tokens_valid_from BIGINT NOT NULL DEFAULT 0;

@@ -24,6 +24,10 @@ struct Claims {
     iat: i64,
     exp: i64,
     jti: String,
+    /// When it was issued, in milliseconds (`iat` is whole seconds): a token issued before
+    /// its namespace's `tokens_valid_from` (an API key revoked, a password reset) is refused.
+    #[serde(default)]
+    iat_ms: i64,
 }
 
 /// An access token for a namespace.
@@ -59,6 +63,7 @@ fn mint(key: &[u8], namespace: &str, subject: &str, now_s: i64) -> String {
         iat: now_s,
         exp: now_s + TOKEN_TTL_SECS,
         jti: uuid::Uuid::new_v4().simple().to_string(),
+        iat_ms: now(),
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -156,6 +161,11 @@ impl Engine {
                 e
             })?;
         match row {
+            Some(ns) if !ns.disabled && claims.iat_ms < ns.tokens_valid_from => Err(err(
+                Kind::Unauthenticated,
+                co::INVALID_ACCESS_TOKEN,
+                "the access token was issued before an API key was revoked or a password was reset; exchange again",
+            )),
             Some(ns) if !ns.disabled => Ok(Merchant {
                 namespace: ns,
                 subject: claims.sub,

@@ -16,6 +16,8 @@ pub struct NamespaceRow {
     pub name: String,
     pub disabled: bool,
     pub created_at: i64,
+    /// Access tokens issued before this (ms) are refused.
+    pub tokens_valid_from: i64,
 }
 db::from_row!(NamespaceRow {
     id,
@@ -26,7 +28,8 @@ db::from_row!(NamespaceRow {
     guest_customer_id,
     name,
     disabled,
-    created_at
+    created_at,
+    tokens_valid_from
 });
 
 /// Columns of the row type in `SELECT` order; `namespace_cols!("t")` prefixes them with a table alias.
@@ -34,7 +37,7 @@ db::from_row!(NamespaceRow {
 macro_rules! namespace_cols {
     () => {
         concat!(
-            "id, namespace, dealer_id, department_id, associate_id, guest_customer_id, name, disabled, created_at"
+            "id, namespace, dealer_id, department_id, associate_id, guest_customer_id, name, disabled, created_at, tokens_valid_from"
         )
     };
     ($a:literal) => {
@@ -47,7 +50,8 @@ macro_rules! namespace_cols {
             $a, ".guest_customer_id, ",
             $a, ".name, ",
             $a, ".disabled, ",
-            $a, ".created_at",
+            $a, ".created_at, ",
+            $a, ".tokens_valid_from",
         )
     };
 }
@@ -129,10 +133,19 @@ pub async fn api_key_namespace(c: &mut Conn, key_hash: &str) -> Result<Option<i6
     .await
 }
 
+/// Revokes a key and ends the namespace's access tokens issued before now.
 pub async fn revoke_api_key(c: &mut Conn, namespace_id: i64, uuid: &str, now: i64) -> Result<bool> {
-    Ok(c.execute("UPDATE checkout_api_keys SET revoked_at = $1 WHERE namespace_id = $2 AND uuid = $3 AND revoked_at IS NULL", db::args![now, namespace_id, uuid])
+    let revoked = c.execute("UPDATE checkout_api_keys SET revoked_at = $1 WHERE namespace_id = $2 AND uuid = $3 AND revoked_at IS NULL", db::args![now, namespace_id, uuid])
         .await?
-        == 1)
+        == 1;
+    if revoked {
+        c.execute(
+            "UPDATE checkout_namespaces SET tokens_valid_from = $1 WHERE id = $2",
+            db::args![now, namespace_id],
+        )
+        .await?;
+    }
+    Ok(revoked)
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +213,13 @@ pub async fn use_reset(c: &mut Conn, token_hash: &str, new_hash: &str, now: i64)
     c.execute(
         "UPDATE checkout_users SET password_hash = $1, updated_at = $2 WHERE id = $3",
         db::args![new_hash, now, user_id],
+    )
+    .await?;
+    // A new password ends the namespace's access tokens issued before it.
+    c.execute(
+        "UPDATE checkout_namespaces SET tokens_valid_from = $1 \
+         WHERE id = (SELECT namespace_id FROM checkout_users WHERE id = $2)",
+        db::args![now, user_id],
     )
     .await?;
     Ok(true)
