@@ -118,6 +118,10 @@ impl CredentialCache {
         phc: &str,
         slot: Option<crate::hash_pool::Slot>,
     ) -> Option<bool> {
+        // A check of this very secret may have finished since the caller looked.
+        if self.remembers(secret, phc) {
+            return Some(true);
+        }
         let digest = crypto::sha256(secret.as_bytes());
         let key = (phc.to_string(), digest);
         let cell = locked(&self.in_flight)
@@ -126,13 +130,17 @@ impl CredentialCache {
             .clone();
         let ok = *cell
             .get_or_init(|| async {
-                self.computed
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let (s, p) = (secret.to_string(), phc.to_string());
+                // A flight that ended just before this one began has remembered its answer.
+                if self.remembers(secret, phc) {
+                    return Some(true);
+                }
                 let slot = match slot {
                     Some(s) => s,
                     None => self.pool.reserve()?,
                 };
+                self.computed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let (s, p) = (secret.to_string(), phc.to_string());
                 self.pool
                     .run(slot, move || crypto::verify_secret(&s, &p))
                     .await
