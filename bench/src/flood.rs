@@ -12,11 +12,13 @@ use serde::Serialize;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::load::{build_client, ErrorSample, Target};
+use crate::load::{ErrorSample, Target, REQUEST_TIMEOUT};
 use crate::payments::random_hex;
 
 /// Flooding clients beside the scenario's paying workers.
 pub const FLOOD_CLIENTS: usize = 500;
+/// Where the flood comes from.
+pub const FLOOD_ADDRESS: [u8; 4] = [127, 0, 0, 2];
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct FloodStats {
@@ -42,7 +44,18 @@ pub fn start(target: &Target, measure_from: Instant, deadline: Instant) -> Resul
         "/payment/kpayment/v1/paymentattempts/{}",
         crate::payments::random_uuid()
     ))?;
-    let client = build_client(FLOOD_CLIENTS)?;
+    // The attackers come from an address of their own (127.0.0.2: all of 127/8 is this
+    // machine), as they would in life: the server throttles that address, not the paying
+    // clients' 127.0.0.1, and a later server run on the same database is not locked out.
+    let client = reqwest::Client::builder()
+        .http1_only()
+        .pool_max_idle_per_host(FLOOD_CLIENTS)
+        .tcp_nodelay(true)
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(REQUEST_TIMEOUT)
+        .no_proxy()
+        .local_address(std::net::IpAddr::from(FLOOD_ADDRESS))
+        .build()?;
     let tasks = (0..FLOOD_CLIENTS)
         .map(|_| {
             let (client, url) = (client.clone(), url.clone());
