@@ -97,8 +97,10 @@ impl CredentialCache {
     /// the check of the same credential already under way; `None`: turn the caller away.
     fn admit(&self, username: &str, secret: &str) -> Option<Admitted<'_>> {
         let key = (username.to_string(), crypto::sha256(secret.as_bytes()));
-        let slot = self.pool.reserve();
+        // Under the lock, so that a caller refused a place cannot miss one that holds a place
+        // for the same credential but has not registered yet.
         let mut warming = locked(&self.warming);
+        let slot = self.pool.reserve();
         if slot.is_none() && !warming.contains_key(&key) {
             return None;
         }
@@ -134,10 +136,9 @@ impl CredentialCache {
                 if self.remembers(secret, phc) {
                     return Some(true);
                 }
-                let slot = match slot {
-                    Some(s) => s,
-                    None => self.pool.reserve()?,
-                };
+                // Without a place of its own this caller was admitted to share a check of
+                // the same credential; if it is the first to get here it runs that check.
+                let slot = slot.unwrap_or_else(|| self.pool.reserve_over());
                 self.computed
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let (s, p) = (secret.to_string(), phc.to_string());

@@ -57,6 +57,16 @@ impl HashPool {
         })
     }
 
+    /// A place even past the pool's capacity: only for a caller admitted to share the check
+    /// of a credential whose own checker has not started it yet (at most one such check per
+    /// credential at a time, so the excess stays bounded by the callers holding places).
+    pub fn reserve_over(&self) -> Slot {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        Slot {
+            pending: Some(self.pending.clone()),
+        }
+    }
+
     /// Runs `f` on a hashing thread in the place `slot` holds.
     pub async fn run<T: Send + 'static>(
         &self,
