@@ -127,6 +127,13 @@ fn invalid_guid() -> EngineError {
     )
 }
 
+/// A request guid in its canonical form; anything that is not a UUID names no request.
+fn request_guid(guid: &str) -> EngineResult<String> {
+    uuid::Uuid::parse_str(guid)
+        .map(|u| u.to_string())
+        .map_err(|_| invalid_guid())
+}
+
 fn no_link() -> EngineError {
     EngineError::not_found(
         v1::INVALID_PAYMNETREQUEST_GUID,
@@ -367,9 +374,7 @@ impl Engine {
         actor: &Actor,
         guid: &str,
     ) -> EngineResult<RequestOutcome> {
-        let guid = uuid::Uuid::parse_str(guid)
-            .map_err(|_| invalid_guid())?
-            .to_string();
+        let guid = request_guid(guid)?;
         let g = guid.clone();
         let (pr, dealer_uuid) = self
             .db
@@ -418,9 +423,7 @@ impl Engine {
         actor: &Actor,
         guid: &str,
     ) -> EngineResult<PaymentRequestView> {
-        let guid = uuid::Uuid::parse_str(guid)
-            .map_err(|_| invalid_guid())?
-            .to_string();
+        let guid = request_guid(guid)?;
         let view = self
             .db
             .read(move |c| Box::pin(async move { views::payment_request_by_guid(c, &guid).await }))
