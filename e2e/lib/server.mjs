@@ -115,6 +115,7 @@ async function waitUntilReady(base, child, logText) {
  *   demo           the `demo --json` object (dealer, invoice, payment request of "Demo Motors")
  *   dir            the temp dir (database, key file, log)
  *   log()          everything the server wrote so far (stdout + stderr)
+ *   admin(args)    runs `dealerpay admin …args` against the server's database; its stdout
  *   stop()         SIGTERM, wait, clean up
  */
 export async function startServer() {
@@ -184,6 +185,7 @@ export async function startServer() {
     demo,
     dir,
     database: db,
+    admin: (args) => runBinary(['admin', ...common, ...args], env, dir),
     async log() {
       return finalLog ?? log();
     },

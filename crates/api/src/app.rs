@@ -47,8 +47,8 @@ pub struct Config {
     /// Where the secret is kept when not configured (created with mode 0600 on first start)
     /// [default: `<sqlite file>.key`, or `./dealerpay.key` with PostgreSQL].
     pub key_file: Option<std::path::PathBuf>,
-    /// Customer pages: views and form posts allowed per client address per minute (per server
-    /// process).
+    /// Customer pages: views and form posts allowed per client address per minute (counted in
+    /// the database, so across every server on it).
     pub page_views_per_minute: u32,
     pub page_posts_per_minute: u32,
     /// Failed password sign-ins allowed per client address and per username in a window
@@ -56,6 +56,10 @@ pub struct Config {
     pub auth_throttle: engine::throttle::AuthThrottle,
     /// Whether Checkout merchant URLs may be plain http to this machine (development only).
     pub allow_http_loopback_urls: bool,
+    /// How long a client may take to send a request head (and stay idle) and a body.
+    pub timeouts: crate::server::Timeouts,
+    /// Proxies whose `X-Forwarded-For` names the client (rate limits, sign-in throttle).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Config {
@@ -81,6 +85,8 @@ impl Default for Config {
             page_posts_per_minute: 30,
             auth_throttle: Default::default(),
             allow_http_loopback_urls: false,
+            timeouts: Default::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -6,7 +6,7 @@
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::checkout::MerchantAuth;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, Extensions};
 use domain::catalog::v1;
 use engine::Actor;
@@ -19,11 +19,10 @@ pub struct Caller(pub Actor);
 #[derive(Clone)]
 pub struct Authenticated(pub Actor);
 
-/// The client's address: the connection's peer.
+/// The client's address ([`crate::server::ClientAddr`]): the connection's peer or, behind a
+/// trusted proxy, the address it forwarded.
 pub fn client_address(extensions: &Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<ConnectInfo<crate::listener::PeerAddr>>()
-        .map(|c| c.0 .0.ip())
+    extensions.get::<crate::server::ClientAddr>().map(|c| c.0)
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -18,17 +18,24 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &AppState) -> ApiResult<JsonBody<T>> {
-        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
-            let ct = ct.to_str().unwrap_or("");
-            let essence = ct
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            if essence != "application/json" && !essence.ends_with("+json") {
-                return Err(ApiError::malformed("Content-Type must be application/json"));
-            }
+        // A body without a JSON content type is refused, not guessed at: a browser form
+        // (or `text/plain` from another site) must never be executed as an API call.
+        let essence = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|ct| ct.to_str().ok())
+            .map(|ct| {
+                ct.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(ApiError::malformed(
+                "Content-Type: must be application/json",
+            ));
         }
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
             .await

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod pages;
 pub mod routes;
 pub mod sandbox_http;
+pub mod server;
 pub mod views;
 
 use app::{App, AppState, Config};
@@ -50,7 +51,7 @@ pub fn router(state: AppState) -> axum::Router {
         ))
         .layer(from_fn(observe::render_errors))
         .layer(from_fn_with_state(state.clone(), idempotency::idempotency))
-        .layer(from_fn(observe::buffer_body))
+        .layer(from_fn_with_state(state.clone(), observe::buffer_body))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
@@ -78,6 +79,9 @@ pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
             if let Err(e) = state.engine.purge_auth_failures().await {
                 tracing::warn!(error = %e, "sign-in throttle purge failed");
             }
+            if let Err(e) = state.engine.purge_page_hits().await {
+                tracing::warn!(error = %e, "page rate-limit purge failed");
+            }
         }
     })
 }
@@ -95,29 +99,17 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let housekeeping = spawn_housekeeping(state.clone());
     let jobs = engine::jobs::spawn(state.engine.clone(), state.config.resolver_interval);
-    let app = router(state);
-    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-    // Peer addresses for the pages' per-client rate limits.
-    let app = app.into_make_service_with_connect_info::<listener::PeerAddr>();
-    let server =
-        axum::serve(listener::Guarded::new(listener), app).with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = signalled_tx.send(());
-        });
-    let deadline = async {
-        if signalled_rx.await.is_ok() {
-            tokio::time::sleep(DRAIN_DEADLINE).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    let r = tokio::select! {
-        r = server => r,
-        _ = deadline => {
-            tracing::warn!(seconds = DRAIN_DEADLINE.as_secs(), "drain deadline passed; closing remaining connections");
-            Ok(())
-        }
-    };
+    let timeouts = state.config.timeouts;
+    let trusted = state.config.trusted_proxies.clone();
+    let r = server::run(
+        listener,
+        router(state),
+        timeouts,
+        trusted,
+        DRAIN_DEADLINE,
+        shutdown,
+    )
+    .await;
     housekeeping.abort();
     jobs.abort();
     r

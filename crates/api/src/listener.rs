@@ -80,13 +80,3 @@ impl axum::serve::Listener for Guarded {
         self.inner.local_addr()
     }
 }
-
-/// The peer address of a connection accepted by [`Guarded`] (the pages' per-client limits).
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Guarded>> for PeerAddr {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, Guarded>) -> PeerAddr {
-        PeerAddr(*stream.remote_addr())
-    }
-}

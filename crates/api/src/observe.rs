@@ -73,27 +73,55 @@ const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 /// otherwise be answered while the client is still sending, and the connection would close
 /// under it: a broken pipe for that client instead of the error, and for the next request
 /// the client sends on the same keep-alive connection.
-pub async fn buffer_body(req: Request, next: Next) -> Response {
+///
+/// The whole body must arrive within the body-read timeout: a client trickling it (or
+/// sending less than its `Content-Length`) gets 408 and the connection is closed.
+pub async fn buffer_body(State(app): State<AppState>, req: Request, next: Next) -> Response {
     use http_body_util::BodyExt;
     let (parts, mut body) = req.into_parts();
     let mut buf = Vec::new();
     let mut seen = 0usize;
     let mut over = false;
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { break };
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        seen += data.len();
-        if seen > crate::extract::MAX_BODY_BYTES {
-            over = true;
-            buf = Vec::new();
-            if seen > DRAIN_LIMIT {
-                break;
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { break };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            seen += data.len();
+            if seen > crate::extract::MAX_BODY_BYTES {
+                over = true;
+                buf = Vec::new();
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
+            } else {
+                buf.extend_from_slice(&data);
             }
-        } else {
-            buf.extend_from_slice(&data);
         }
+    };
+    let limit = app.config.timeouts.body_read;
+    if tokio::time::timeout(limit, read).await.is_err() {
+        let path = parts.uri.path();
+        let mut r = if crate::pages::is_page_path(path) {
+            crate::pages::framework_error(
+                StatusCode::REQUEST_TIMEOUT,
+                crate::pages::request_locale(None, &parts.headers),
+            )
+        } else {
+            ApiError::generic(
+                StatusCode::REQUEST_TIMEOUT,
+                crate::error::Generic::Malformed,
+                format!("body: not received within {} seconds", limit.as_secs()),
+            )
+            .render(Family::of(path), is_documented(&parts.method, path))
+        };
+        // The rest of the body may still be on its way: this connection cannot be reused.
+        r.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return r;
     }
     if over {
         let path = parts.uri.path();

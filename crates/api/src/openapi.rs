@@ -209,6 +209,10 @@ fn router_and_spec() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
             pages::checkout::checkout_submit
         ))
         .routes(routes!(pages::checkout::checkout_return))
+        .routes(routes!(
+            pages::reset::reset_page,
+            pages::reset::reset_submit
+        ))
         .routes(routes!(pages::pages_css))
         .routes(routes!(pages::pay_js))
         .routes(routes!(ops::healthz))

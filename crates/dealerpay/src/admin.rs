@@ -63,6 +63,14 @@ pub enum AdminCommand {
     },
     /// Rotate the key that signs dealer/department tokens; every issued token stops working.
     RotateSigningKey,
+    /// Print the messages waiting to be sent (password resets…), as they would be sent: one
+    /// JSON object per line, links included (rebuilt with this server's key; the database
+    /// holds no link). Until an email provider is configured, this is how an operator hands
+    /// a merchant its reset link. Pass --public-url so the links are absolute.
+    Outbox {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 fn fail(e: EngineError) -> anyhow::Error {
@@ -170,6 +178,15 @@ pub async fn run(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::OperatorToken { label } => {
             let token = e.create_operator_token(&op, &label).await.map_err(fail)?;
             out(serde_json::json!({ "operatorToken": token }));
+        }
+        AdminCommand::Outbox { limit } => {
+            for m in e
+                .pending_messages(limit.clamp(1, 10_000))
+                .await
+                .map_err(fail)?
+            {
+                println!("{}", serde_json::to_string(&m)?);
+            }
         }
         AdminCommand::RotateSigningKey => {
             engine::keys::rotate_signing_key(&e.db)

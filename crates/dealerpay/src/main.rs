@@ -74,6 +74,13 @@ fn parse_processor(s: &str) -> Result<(String, String), String> {
     Ok((name, url.trim().to_string()))
 }
 
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is neither an IP address nor a CIDR block"))
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (migrates the database first). Stops gracefully on SIGTERM/Ctrl-C.
@@ -91,7 +98,8 @@ enum Command {
         demo: bool,
         #[command(flatten)]
         processor: ProcessorArgs,
-        /// Customer pages: page views allowed per client address per minute (per process).
+        /// Customer pages: page views allowed per client address per minute (counted in the
+        /// database, so across every server on it).
         #[arg(long, env = "DEALERPAY_PAGE_VIEWS_PER_MINUTE", default_value_t = 300)]
         page_views_per_minute: u32,
         /// Customer pages: form posts (payments) allowed per client address per minute.
@@ -123,6 +131,23 @@ enum Command {
         /// (127.0.0.1, ::1, localhost): for local development only.
         #[arg(long, env = "DEALERPAY_ALLOW_HTTP_LOOPBACK_URLS")]
         allow_http_loopback_urls: bool,
+        /// Seconds a client may take to send a request head; also how long an idle
+        /// keep-alive connection stays open. Behind a load balancer, set it above the
+        /// balancer's own idle timeout.
+        #[arg(long, env = "DEALERPAY_HEADER_READ_TIMEOUT_SECS", default_value_t = 20)]
+        header_read_timeout_secs: u64,
+        /// Seconds a client may take to send a request body once its head has arrived.
+        #[arg(long, env = "DEALERPAY_BODY_READ_TIMEOUT_SECS", default_value_t = 30)]
+        body_read_timeout_secs: u64,
+        /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For names
+        /// the client for rate limits and the sign-in throttle. Empty: the peer is the client.
+        #[arg(
+            long,
+            env = "DEALERPAY_TRUSTED_PROXIES",
+            value_delimiter = ',',
+            value_parser = parse_net
+        )]
+        trusted_proxies: Vec<ipnet::IpNet>,
     },
     /// Run the sandbox processor as its own HTTP service (for realistic failure testing);
     /// point servers at it with --processor-url.
@@ -176,6 +201,9 @@ enum Command {
     Admin {
         #[command(flatten)]
         db: DbArgs,
+        /// Base URL customers reach the servers at (links the outbox prints).
+        #[arg(long, env = "DEALERPAY_PUBLIC_URL", global = true)]
+        public_url: Option<String>,
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
@@ -261,6 +289,9 @@ async fn main() -> anyhow::Result<()> {
             auth_failures_per_username,
             auth_failure_window_secs,
             allow_http_loopback_urls,
+            header_read_timeout_secs,
+            body_read_timeout_secs,
+            trusted_proxies,
         } => {
             init_logging("info");
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -272,6 +303,11 @@ async fn main() -> anyhow::Result<()> {
             cfg.page_views_per_minute = page_views_per_minute;
             cfg.page_posts_per_minute = page_posts_per_minute;
             cfg.allow_http_loopback_urls = allow_http_loopback_urls;
+            cfg.timeouts = api::server::Timeouts {
+                header_read: std::time::Duration::from_secs(header_read_timeout_secs.max(1)),
+                body_read: std::time::Duration::from_secs(body_read_timeout_secs.max(1)),
+            };
+            cfg.trusted_proxies = trusted_proxies;
             cfg.auth_throttle = engine::throttle::AuthThrottle {
                 window: std::time::Duration::from_secs(auth_failure_window_secs.max(1)),
                 per_address: auth_failures_per_address,
@@ -307,9 +343,13 @@ async fn main() -> anyhow::Result<()> {
             }
             state.engine.db.close().await;
         }
-        Command::Admin { db, command } => {
+        Command::Admin {
+            db,
+            public_url,
+            command,
+        } => {
             init_logging("warn");
-            let state = api::build(&db.database, config(String::new(), None))
+            let state = api::build(&db.database, config(public_url.unwrap_or_default(), None))
                 .await
                 .context("opening the database")?;
             let r = admin::run(&state, command).await;

@@ -38,6 +38,17 @@ impl Keys {
         &self.jwt
     }
 
+    /// A password-reset token, derived from the reset's nonce: the database (and the outbox in
+    /// it) holds only the nonce and the token's hash, so a copy of the database alone cannot
+    /// reset anyone's password.
+    pub(crate) fn reset_token(&self, nonce: &str) -> String {
+        let mac = crypto::hmac_raw(
+            &self.secret,
+            format!("dealerpay password reset v1|{nonce}").as_bytes(),
+        );
+        format!("rst_{}", crypto::base64url(&mac))
+    }
+
     /// The dealer/department token key: the database's rotatable key mixed with the secret.
     pub(crate) async fn token_key(&self, db: &Db) -> EngineResult<Vec<u8>> {
         let existing = db

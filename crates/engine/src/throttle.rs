@@ -173,3 +173,52 @@ impl Engine {
             .await?)
     }
 }
+
+/// Customer-page requests allowed per client address per minute, views and form posts apart.
+#[derive(Debug, Clone, Copy)]
+pub struct PageLimits {
+    pub views_per_minute: i64,
+    pub posts_per_minute: i64,
+}
+
+const PAGE_WINDOW_MS: i64 = 60_000;
+
+impl Engine {
+    /// Counts a customer-page request from `from` in the database (so the limit holds across
+    /// every server on it): `Some(seconds to wait)` past the limit. A database that cannot
+    /// count lets the request through (it is logged): the page itself will say whether the
+    /// database is there.
+    pub async fn page_hit(&self, from: IpAddr, post: bool, limits: PageLimits) -> Option<u32> {
+        let (kind, limit) = if post {
+            ("post", limits.posts_per_minute)
+        } else {
+            ("view", limits.views_per_minute)
+        };
+        let bucket = format!("{kind}:{from}");
+        let now = now();
+        let since = now - PAGE_WINDOW_MS;
+        let r = self
+            .db
+            .write(move |c| {
+                Box::pin(async move { store::repo::page_hits::hit(c, &bucket, now, since).await })
+            })
+            .await;
+        match r {
+            Ok(w) if w.hits > limit => Some(retry_secs(w.window_start + PAGE_WINDOW_MS, now)),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not count a page request");
+                None
+            }
+        }
+    }
+
+    /// Forgets page-limit windows that have ended (housekeeping).
+    pub async fn purge_page_hits(&self) -> EngineResult<u64> {
+        let before = now() - PAGE_WINDOW_MS;
+        Ok(self
+            .db
+            .write(move |c| Box::pin(async move { store::repo::page_hits::purge(c, before).await }))
+            .await?)
+    }
+}

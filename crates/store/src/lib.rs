@@ -46,6 +46,10 @@ pub const MIGRATIONS: &[db::Migration] = &[
         version: 5,
         sql: include_str!("../migrations/0005_hardening.sql"),
     },
+    db::Migration {
+        version: 6,
+        sql: include_str!("../migrations/0006_pages_and_resets.sql"),
+    },
 ];
 
 /// Connects and applies the migrations.

@@ -2,8 +2,9 @@
 //!
 //! CSRF uses a signed double submit: a random cookie (HttpOnly, SameSite=Lax) and, in the form,
 //! an HMAC of that cookie and the page it belongs to. A cross-site form can neither read the
-//! cookie nor forge the MAC. The rate limits are per server process (a payments abuse guard,
-//! not a correctness mechanism); the database-level guard is the per-invoice failed-attempt cap.
+//! cookie nor forge the MAC. The rate limits are counted in the database, so they hold across
+//! every server on it (see [`rate_limit`]); the per-invoice failed-attempt cap is the other
+//! database-level guard.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method};
@@ -61,7 +62,21 @@ pub async fn rate_limit(
     }
     let ip = crate::auth::client_address(req.extensions()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let post = req.method() == Method::POST;
-    if let Err(retry) = app.page_limiter.check(ip, post) {
+    // This process's own limiter first: a flood it already refuses costs no database write.
+    // Then the shared count in the database, which holds across every server on it. Assets
+    // (one stylesheet, one script, cached an hour) are not counted there.
+    let over = match app.page_limiter.check(ip, post) {
+        Err(retry) => Some(retry),
+        Ok(()) if req.uri().path().starts_with("/assets/") => None,
+        Ok(()) => {
+            let limits = engine::throttle::PageLimits {
+                views_per_minute: app.config.page_views_per_minute.into(),
+                posts_per_minute: app.config.page_posts_per_minute.into(),
+            };
+            app.engine.page_hit(ip, post, limits).await
+        }
+    };
+    if let Some(retry) = over {
         let locale = super::locale_of(&req);
         let t = locale.text();
         let mut page = super::html::Page::message(

@@ -234,6 +234,17 @@ pub struct Text {
     pub unavailable_text: &'static str,
     pub bad_request_title: &'static str,
     pub bad_request_text: &'static str,
+    pub reset_title: &'static str,
+    pub reset_intro: &'static str,
+    pub reset_new: &'static str,
+    pub reset_repeat: &'static str,
+    pub reset_submit: &'static str,
+    pub reset_too_short: &'static str,
+    pub reset_mismatch: &'static str,
+    pub reset_done_title: &'static str,
+    pub reset_done_text: &'static str,
+    pub reset_invalid_title: &'static str,
+    pub reset_invalid_text: &'static str,
 }
 
 pub static EN: Text = Text {
@@ -337,6 +348,17 @@ pub static EN: Text = Text {
     unavailable_text: "We could not load this page. Please try again in a moment. You have not been charged twice.",
     bad_request_title: "Something went wrong",
     bad_request_text: "The form could not be read. Please go back and try again.",
+    reset_title: "Choose a new password",
+    reset_intro: "Enter a new password for your merchant account. It must be at least 12 characters long.",
+    reset_new: "New password",
+    reset_repeat: "Repeat the new password",
+    reset_submit: "Set the new password",
+    reset_too_short: "Use 12 to 256 characters.",
+    reset_mismatch: "The two passwords are not the same.",
+    reset_done_title: "Password changed",
+    reset_done_text: "Your password has been changed. Sign in with the new one; sessions opened before the change have ended.",
+    reset_invalid_title: "This link no longer works",
+    reset_invalid_text: "The link was already used or has expired (links last 30 minutes). Ask for a new one.",
 };
 
 pub static ES: Text = Text {
@@ -440,6 +462,17 @@ pub static ES: Text = Text {
     unavailable_text: "No pudimos cargar esta página. Inténtelo de nuevo en un momento. No se le cobró dos veces.",
     bad_request_title: "Algo salió mal",
     bad_request_text: "No se pudo leer el formulario. Regrese e inténtelo de nuevo.",
+    reset_title: "Elija una contraseña nueva",
+    reset_intro: "Escriba una contraseña nueva para su cuenta de comercio. Debe tener al menos 12 caracteres.",
+    reset_new: "Contraseña nueva",
+    reset_repeat: "Repita la contraseña nueva",
+    reset_submit: "Guardar la contraseña nueva",
+    reset_too_short: "Use entre 12 y 256 caracteres.",
+    reset_mismatch: "Las dos contraseñas no coinciden.",
+    reset_done_title: "Contraseña cambiada",
+    reset_done_text: "Su contraseña ha cambiado. Inicie sesión con la nueva; las sesiones abiertas antes del cambio se han cerrado.",
+    reset_invalid_title: "Este enlace ya no funciona",
+    reset_invalid_text: "El enlace ya se usó o ha caducado (los enlaces duran 30 minutos). Solicite uno nuevo.",
 };
 
 pub static FR_CA: Text = Text {
@@ -543,6 +576,17 @@ pub static FR_CA: Text = Text {
     unavailable_text: "Nous n'avons pas pu charger cette page. Réessayez dans un instant. Aucun montant n'a été débité deux fois.",
     bad_request_title: "Une erreur s'est produite",
     bad_request_text: "Le formulaire n'a pas pu être lu. Revenez en arrière et réessayez.",
+    reset_title: "Choisissez un nouveau mot de passe",
+    reset_intro: "Entrez un nouveau mot de passe pour votre compte marchand. Il doit compter au moins 12 caractères.",
+    reset_new: "Nouveau mot de passe",
+    reset_repeat: "Répétez le nouveau mot de passe",
+    reset_submit: "Enregistrer le nouveau mot de passe",
+    reset_too_short: "Utilisez de 12 à 256 caractères.",
+    reset_mismatch: "Les deux mots de passe ne sont pas identiques.",
+    reset_done_title: "Mot de passe modifié",
+    reset_done_text: "Votre mot de passe a été modifié. Connectez-vous avec le nouveau; les sessions ouvertes avant le changement ont pris fin.",
+    reset_invalid_title: "Ce lien ne fonctionne plus",
+    reset_invalid_text: "Le lien a déjà servi ou a expiré (les liens durent 30 minutes). Demandez-en un nouveau.",
 };
 
 /// Fills `{name}` marks.

@@ -12,6 +12,7 @@ pub mod pay;
 pub mod pdf;
 pub mod rate_limit;
 pub mod receipt;
+pub mod reset;
 
 use crate::error::ApiError;
 use axum::extract::Request;

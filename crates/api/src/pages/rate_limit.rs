@@ -1,5 +1,6 @@
-//! Per-client rate limits of the customer pages (per server process: an abuse guard, not a
-//! correctness mechanism).
+//! This process's own per-client limits of the customer pages: a cheap first gate in front
+//! of the shared count in the database (`Engine::page_hit`), so a flood this process
+//! already refuses costs no database write.
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};

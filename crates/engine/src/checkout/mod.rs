@@ -25,7 +25,7 @@ pub use auth::{AccessGrant, TOKEN_TTL_SECS};
 pub use intents::{IntentCreate, PaymentIntent};
 pub use namespaces::{ApiKeyCreated, NamespaceCreate, NamespaceCreated};
 pub use sessions::{SessionCreate, SessionListQuery, SessionPage};
-pub use users::{Login, UserCreate};
+pub use users::{Login, OutboxMessage, UserCreate};
 
 use crate::actor::Actor;
 use crate::error::{EngineError, EngineResult, Kind};

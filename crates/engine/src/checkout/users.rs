@@ -1,6 +1,7 @@
 //! Merchant users (email and argon2id password), their login, and password resets: a
-//! single-use token (30 minutes) goes to the outbox for the email sender, in the same
-//! transaction as its hash.
+//! single-use token (30 minutes). The token is never stored: it is derived from a random
+//! nonce with the server's secret key, the reset row keeps its hash and the outbox message
+//! the nonce, and the link is rebuilt when the message is sent ([`Engine::pending_messages`]).
 
 use super::{err, merchant, valid_namespace, AccessGrant};
 use crate::actor::Actor;
@@ -147,12 +148,9 @@ impl Engine {
         let Some(user) = user else {
             return Ok(());
         };
-        let token = crypto::new_secret("rst_");
-        let link = format!(
-            "{}/checkout/reset?token={token}",
-            self.config.public_url.trim_end_matches('/')
-        );
-        let payload = serde_json::json!({ "namespace": namespace, "email": user.email, "resetUrl": link, "expiresInMinutes": 30 })
+        let nonce = crypto::random_hex(16);
+        let token = self.keys.reset_token(&nonce);
+        let payload = serde_json::json!({ "namespace": namespace, "email": user.email, "resetNonce": nonce, "expiresInMinutes": 30 })
             .to_string();
         let (hash, t) = (crypto::sha256_hex(token.as_bytes()), now());
         self.db
@@ -187,4 +185,64 @@ impl Engine {
             ))
         }
     }
+
+    /// Whether a reset token is known, unused and unexpired (the reset page says so before
+    /// the merchant types a new password).
+    pub async fn password_reset_usable(&self, token: &str) -> EngineResult<bool> {
+        let (hash, t) = (crypto::sha256_hex(token.trim().as_bytes()), now());
+        Ok(self
+            .db
+            .read(move |c| Box::pin(async move { repo::reset_usable(c, &hash, t).await }))
+            .await?)
+    }
+
+    /// The link a reset message carries (the reset page, with the token derived from the
+    /// message's nonce).
+    pub fn password_reset_link(&self, nonce: &str) -> String {
+        format!(
+            "{}/checkout/reset?token={}",
+            self.config.public_url.trim_end_matches('/'),
+            self.keys.reset_token(nonce)
+        )
+    }
+
+    /// Messages waiting to be sent, oldest first, as they would be sent: a password reset
+    /// with its link rebuilt from the stored nonce.
+    pub async fn pending_messages(&self, limit: i64) -> EngineResult<Vec<OutboxMessage>> {
+        let rows = self
+            .db
+            .read(move |c| Box::pin(async move { repo::outbox_pending(c, limit).await }))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, recipient, payload)| {
+                let mut body: serde_json::Value =
+                    serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null);
+                if kind == "password_reset" {
+                    if let Some(nonce) = body.get("resetNonce").and_then(|n| n.as_str()) {
+                        let link = self.password_reset_link(nonce);
+                        if let Some(o) = body.as_object_mut() {
+                            o.remove("resetNonce");
+                            o.insert("resetUrl".into(), link.into());
+                        }
+                    }
+                }
+                OutboxMessage {
+                    id,
+                    kind,
+                    recipient,
+                    body,
+                }
+            })
+            .collect())
+    }
+}
+
+/// A message for the email/text sender, rendered.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub body: serde_json::Value,
 }

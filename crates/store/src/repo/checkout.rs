@@ -202,6 +202,18 @@ pub async fn insert_reset(
     Ok(())
 }
 
+/// Whether a reset token (by hash) can still be used.
+pub async fn reset_usable(c: &mut Conn, token_hash: &str, now: i64) -> Result<bool> {
+    let id: Option<i64> = c
+        .scalar_opt(
+            "SELECT id FROM checkout_password_resets \
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+            db::args![token_hash, now],
+        )
+        .await?;
+    Ok(id.is_some())
+}
+
 /// Uses a reset token once: marks it used and sets the new password, or returns false if the
 /// token is unknown, used or expired.
 pub async fn use_reset(c: &mut Conn, token_hash: &str, new_hash: &str, now: i64) -> Result<bool> {

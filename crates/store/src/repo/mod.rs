@@ -6,6 +6,7 @@ pub mod idempotency;
 pub mod invoices;
 pub mod keys;
 pub mod orders;
+pub mod page_hits;
 pub mod partners;
 pub mod payment_requests;
 pub mod transactions;
