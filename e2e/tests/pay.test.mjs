@@ -75,7 +75,11 @@ e2e('the card brand shows while typing and a bad number is caught on blur', asyn
 });
 
 e2e('an approved card ends on the receipt, with a PDF, and the link then shows paid', async () => {
-  const { dealer, invoice, payPath } = await h.api.newPayable({ amount: 125.5 });
+  // A name in Greek and Cyrillic letters: the PDF embeds a Unicode font, so it prints as typed.
+  const { dealer, invoice, payPath } = await h.api.newPayable({
+    amount: 125.5,
+    dealer: { name: `Αυτοκίνητα Ελένη · Автосалон Ёлка ${Date.now() % 100000}` },
+  });
   await h.page(async ({ page, rec }) => {
     await open(page, h.server.url(payPath));
     const tx = await payToReceipt(page, CARDS.approve);

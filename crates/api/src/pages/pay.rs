@@ -430,6 +430,7 @@ pub fn engine_message(t: &Text, e: &ApiError) -> &'static str {
         Code::V1(c) if c == v1::ANOTHER_REQUEST_IN_PROGRESS => t.in_progress,
         Code::V1(c) if c == v1::SUSPECTED_DUPLICATE_PAYMENT => t.duplicate,
         Code::V1(c) if c == v1::ERROR_CREATING_PAYMENTATTEMPT => t.too_many_attempts,
+        Code::V1(c) if c == v1::CUSTOMER_BLACKLISTED => t.customer_blocked,
         _ if e.status.is_server_error() => t.unavailable_text,
         _ => t.processing_error,
     }
@@ -511,37 +512,44 @@ pub async fn pay_page(
     open_page(&app, &link, &headers, status, problem).into_response()
 }
 
-/// Parses a typed amount in any of our locales' habits: `120`, `120.5`, `$1,234.56`,
-/// `1 234,56 $`, `100,00`. The last `.` or `,` followed by one or two digits is the decimal
-/// mark; other separators are grouping.
-fn parse_amount(s: &str) -> Option<Money> {
-    let t: String = s
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '$' && *c != '\u{a0}' && *c != '\u{202f}')
-        .collect();
-    if t.is_empty()
-        || t.len() > 16
-        || !t
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
-    {
-        return None;
-    }
-    let (whole, frac) = match t.rfind(['.', ',']) {
-        Some(i) if (1..=2).contains(&(t.len() - i - 1)) => (&t[..i], &t[i + 1..]),
-        _ => (t.as_str(), ""),
+/// Parses a typed amount exactly as the page's locale writes money, and nothing else:
+/// `en`/`es` `1,234.56` (`$` in front allowed), `fr-CA` `1 234,56` (` $` after allowed).
+/// Grouping must be in threes and at most two decimals are allowed; anything that could be
+/// read two ways (`5,00` in English, `5.00` in French, `0.001`, `1.234,56`) is refused, so
+/// the customer is asked to correct it instead of paying an amount they did not mean.
+fn parse_amount(s: &str, locale: Locale) -> Option<Money> {
+    let s = s.trim_matches(|c: char| c.is_whitespace());
+    let (decimal, body) = match locale {
+        Locale::En | Locale::Es => ('.', s.strip_prefix('$').unwrap_or(s).trim_start()),
+        Locale::FrCa => (',', s.strip_suffix('$').unwrap_or(s).trim_end()),
     };
-    let whole: String = whole.chars().filter(|c| c.is_ascii_digit()).collect();
-    if whole.is_empty() || whole.len() > 9 {
+    let is_group = |c: char| match locale {
+        Locale::En | Locale::Es => c == ',',
+        Locale::FrCa => c == ' ' || c == '\u{a0}' || c == '\u{202f}',
+    };
+    let (whole, frac) = match body.split_once(decimal) {
+        Some((w, f)) => (w, Some(f)),
+        None => (body, None),
+    };
+    let frac_cents = match frac {
+        None => 0,
+        Some(f) if (1..=2).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) => {
+            f.parse::<i64>().ok()? * if f.len() == 1 { 10 } else { 1 }
+        }
+        Some(_) => return None,
+    };
+    // Either plain digits, or groups of three after a first group of one to three.
+    let groups: Vec<&str> = whole.split(is_group).collect();
+    let grouped_ok = groups
+        .iter()
+        .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && (groups.len() == 1 || groups[0].len() <= 3);
+    let digits: String = groups.concat();
+    if !grouped_ok || digits.is_empty() || digits.len() > 9 {
         return None;
     }
-    let cents = whole.parse::<i64>().ok()? * 100
-        + match frac.len() {
-            0 => 0,
-            1 => frac.parse::<i64>().ok()? * 10,
-            _ => frac.parse::<i64>().ok()?,
-        };
-    Money::from_cents(cents).ok()
+    Money::from_cents(digits.parse::<i64>().ok()? * 100 + frac_cents).ok()
 }
 
 fn see_other(to: &str) -> Response {
@@ -606,9 +614,10 @@ async fn submit(
     let due = link.due_now();
     // A partial amount where the dealer allows them; otherwise what the link asks for now.
     let amount = if link.partial() {
-        match post.amount.as_deref().and_then(parse_amount) {
-            Some(m) if m.cents() >= 100.min(due.cents()) && m <= due => Ok(Some(m)),
-            _ => Err(()),
+        match post.amount.as_deref().map(|a| parse_amount(a, link.locale)) {
+            Some(Some(m)) if m.cents() >= 100.min(due.cents()) && m <= due => Ok(Some(m)),
+            Some(Some(_)) => Err(t.err_amount),
+            _ => Err(t.err_amount_format),
         }
     } else {
         Ok(None)
@@ -617,8 +626,8 @@ async fn submit(
         (Ok(card), Ok(amount)) => (card, amount),
         (card, amount) => {
             let mut fields = FieldErrors::default();
-            if amount.is_err() {
-                fields.push("pay-amount", t.err_amount);
+            if let Err(why) = amount {
+                fields.push("pay-amount", why);
             }
             if let Err(e) = card {
                 fields.0.extend(e.0);
@@ -836,16 +845,46 @@ mod tests {
     }
 
     #[test]
-    fn amounts_as_typed() {
-        assert_eq!(parse_amount("$1,234.56").unwrap().cents(), 123_456);
-        assert_eq!(parse_amount("1 234,56 $").unwrap().cents(), 123_456);
-        assert_eq!(parse_amount("100,00").unwrap().cents(), 10_000);
-        assert_eq!(parse_amount("12.5").unwrap().cents(), 1_250);
-        assert_eq!(parse_amount("1,234").unwrap().cents(), 123_400);
-        assert_eq!(parse_amount("50").unwrap().cents(), 5_000);
-        assert!(parse_amount("1e3").is_none());
-        assert!(parse_amount("-5").is_none());
-        assert!(parse_amount("").is_none());
-        assert!(parse_amount(",5").is_none());
+    fn amounts_exactly_as_the_locale_writes_them() {
+        let en = |a| parse_amount(a, Locale::En).map(|m| m.cents());
+        let fr = |a| parse_amount(a, Locale::FrCa).map(|m| m.cents());
+        assert_eq!(en("$1,234.56"), Some(123_456));
+        assert_eq!(en("1234.56"), Some(123_456));
+        assert_eq!(en(" 12.5 "), Some(1_250));
+        assert_eq!(en("1,234"), Some(123_400));
+        assert_eq!(en("50"), Some(5_000));
+        assert_eq!(
+            parse_amount("$5.00", Locale::Es).map(|m| m.cents()),
+            Some(500)
+        );
+        assert_eq!(fr("1 234,56 $"), Some(123_456));
+        assert_eq!(fr("1\u{202f}234,56\u{a0}$"), Some(123_456));
+        assert_eq!(fr("100,00"), Some(10_000));
+        assert_eq!(fr("100"), Some(10_000));
+        // Could be read two ways, or is not money: refused.
+        for a in [
+            "0.001",
+            "5,00",
+            "1,23",
+            "1.234,56",
+            "1,2345",
+            "12,34,567",
+            "1e3",
+            "-5",
+            "",
+            ",5",
+            ".5",
+            "5.",
+            "$",
+            "5$",
+            "1 234",
+        ] {
+            assert_eq!(en(a), None, "en {a:?}");
+        }
+        for a in [
+            "5.00", "0,001", "1.234,56", "1 23", "$5,00", "1,234.56", "12 34",
+        ] {
+            assert_eq!(fr(a), None, "fr-CA {a:?}");
+        }
     }
 }

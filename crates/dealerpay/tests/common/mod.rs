@@ -3,6 +3,7 @@
 //! real HTTP client. `process` runs the `dealerpay` binary itself as a child process.
 #![allow(dead_code)]
 
+pub mod pdf_text;
 pub mod process;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
