@@ -79,10 +79,11 @@ impl FromRequestParts<AppState> for Operator {
 /// Checkout namespace, the operator. Authenticates exactly as the route will (a refused
 /// caller gets its authentication error, never a stored answer) and leaves the caller in
 /// the request for the route's extractor.
+///
+/// A request without credentials is authenticated all the same: a route that needs them
+/// answers 401 before any key is looked up (never "key already used" to a stranger); the
+/// routes that take none share the anonymous scope.
 pub async fn identify(parts: &mut Parts, app: &AppState) -> ApiResult<String> {
-    if !parts.headers.contains_key(header::AUTHORIZATION) {
-        return Ok("anonymous".into());
-    }
     let path = parts.uri.path();
     let actor = if path.starts_with("/payment/admin/") {
         Operator::from_request_parts(parts, app).await?;

@@ -45,14 +45,15 @@ async fn run(app: &AppState, req: Request, next: Next) -> Result<Response, ApiEr
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    // Who is asking comes first: a stranger learns nothing about keys, not even their rules.
+    let (mut parts, body) = req.into_parts();
+    let identity = identify(&mut parts, app).await?;
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::invalid(
             "Idempotency-Key",
             "must be 1 to 255 visible ASCII characters",
         ));
     }
-    let (mut parts, body) = req.into_parts();
-    let identity = identify(&mut parts, app).await?;
     let principal = engine::crypto::sha256_hex(identity.as_bytes());
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await

@@ -509,3 +509,34 @@ async fn revoking_an_api_key_ends_the_tokens_issued_before_it() {
     let (st, b) = list(b["accessToken"].as_str().unwrap().to_string()).await;
     assert_eq!(st, 200, "{b}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_without_credentials_learns_nothing_about_keys() {
+    let app = TestApp::spawn().await;
+    // An operator's request with a key.
+    let (st, b) = TestApp::send(
+        app.op(Method::POST, "/payment/admin/v1/partners")
+            .header("Idempotency-Key", "shared-key-1")
+            .json(&json!({"username": "keyed-partner"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{b}");
+    // The same key without credentials, with another body, and a malformed key: 401 each
+    // time, never "already used" (which would say someone used it) nor a key-format error.
+    for key in ["shared-key-1", "bad key with spaces"] {
+        let (st, b) = TestApp::send(
+            app.req(Method::POST, "/payment/admin/v1/partners")
+                .header("Idempotency-Key", key)
+                .json(&json!({"username": "someone-else"})),
+        )
+        .await;
+        assert_eq!(st, 401, "{key}: {b}");
+        let (st, b) = TestApp::send(
+            app.req(Method::POST, "/payment/kpayment/v1/prepayment")
+                .header("Idempotency-Key", key)
+                .json(&json!({})),
+        )
+        .await;
+        assert_eq!(st, 401, "{key}: {b}");
+    }
+}
