@@ -239,10 +239,66 @@ pub fn spec() -> &'static utoipa::openapi::OpenApi {
 pub fn json() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
     JSON.get_or_init(|| {
-        spec()
-            .to_pretty_json()
-            .expect("the OpenAPI document serialises")
+        let mut doc: serde_json::Value =
+            serde_json::to_value(spec()).expect("the OpenAPI document serialises");
+        uuid_formats(&mut doc);
+        serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises")
     })
+}
+
+/// Every identifier the server reads as a UUID says so (`format: uuid`): path and query
+/// parameters and body properties named `…Uuid`/`…UUID`/`…Guid`/`…GUID`/`guid`, so clients and fuzzers
+/// send well-formed ones and the document matches the validation.
+fn uuid_formats(doc: &mut serde_json::Value) {
+    const UUID_PATTERN: &str =
+        "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$(?!\\n)";
+    fn is_uuid_name(name: &str) -> bool {
+        let n = name.to_ascii_lowercase();
+        n.ends_with("uuid") || n.ends_with("guid") || n == "invoiceid"
+    }
+    fn mark(schema: &mut serde_json::Value) {
+        let is_string = match schema.get("type") {
+            Some(serde_json::Value::String(t)) => t == "string",
+            Some(serde_json::Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+            _ => false,
+        };
+        if is_string && schema.get("format").is_none() && schema.get("enum").is_none() {
+            schema["format"] = "uuid".into();
+            // `format` alone is an annotation: fuzzers may still send "" as a valid value.
+            schema["pattern"] = UUID_PATTERN.into();
+        }
+    }
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Object(props)) = map.get_mut("properties") {
+                    for (name, schema) in props.iter_mut() {
+                        if is_uuid_name(name) {
+                            mark(schema);
+                        }
+                    }
+                }
+                let is_id_param = matches!(
+                    map.get("in").and_then(|i| i.as_str()),
+                    Some("path" | "query")
+                ) && map
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .is_some_and(is_uuid_name);
+                if is_id_param {
+                    if let Some(schema) = map.get_mut("schema") {
+                        mark(schema);
+                    }
+                }
+                for child in map.values_mut() {
+                    walk(child);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(doc);
 }
 
 pub fn routes() -> axum::Router<AppState> {
