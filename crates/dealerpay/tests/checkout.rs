@@ -323,6 +323,14 @@ async fn merchant_users_and_password_resets() {
     let (st, b) = confirm(token.clone()).await;
     assert_eq!(st, 204, "{b}");
     assert_eq!(login("a brand new passphrase").await.0, 200);
+    // The reset ended the access tokens issued before it.
+    let (st, b) = TestApp::send(
+        app.req(Method::GET, &m.path("/sessions"))
+            .bearer_auth(&user_token),
+    )
+    .await;
+    assert_eq!(st, 401, "a token from before the reset: {b}");
+    co_error(&b, "INVALID_ACCESS_TOKEN");
     assert_eq!(login("correct horse battery").await.0, 401);
     for t in [token, "rst_nope".to_string()] {
         let (st, b) = confirm(t).await;
