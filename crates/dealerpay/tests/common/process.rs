@@ -454,6 +454,25 @@ pub async fn sandbox_calls(sandbox: &str, op: &str, key: &str) -> u64 {
     v["calls"][op][key].as_u64().unwrap_or(0)
 }
 
+/// The modes of the faults the sandbox injected into calls of `op` with `key`, in order
+/// (needs `--fault-injection`): proof that a fault switched on really hit that call.
+pub async fn sandbox_injected(sandbox: &str, op: &str, key: &str) -> Vec<String> {
+    let r = Client::new()
+        .get(format!("{sandbox}/sandbox/faults"))
+        .send()
+        .await
+        .expect("fault switch answers");
+    let v: Value = r.json().await.unwrap();
+    v["injected"][op][key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| m.as_str().expect("a fault mode").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A v1 client with the demo partner's credentials. Never panics on transport errors: a
 /// server killed under it is part of the tests.
 #[derive(Clone)]
