@@ -23,6 +23,9 @@
 //! hit which calls (`{"fault": …, "calls": {"charge": {"<key>": 1}}, "injected": {"charge":
 //! {"<key>": ["slow"]}}}`), so a test can prove that a retry never reached the processor
 //! twice, that an attempt was resolved exactly once, or that the fault it set really fired.
+//! These counts live in memory; with fault injection the sandbox also logs its charge and
+//! resolve calls durably in its ledger (`sandbox_calls`, see [`crate::sandbox::CALL_LOG`]),
+//! for tests that kill and restart it.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
