@@ -133,7 +133,8 @@ async fn faults_get(State(s): State<Shared>, req: axum::extract::Request) -> Res
         return r;
     }
     let f = s.faults().expect("checked");
-    Json(serde_json::json!({ "fault": f.current(), "calls": f.calls() })).into_response()
+    Json(serde_json::json!({ "fault": f.current(), "calls": f.calls(), "injected": f.injected() }))
+        .into_response()
 }
 
 async fn faults_set(State(s): State<Shared>, req: axum::extract::Request) -> Response {

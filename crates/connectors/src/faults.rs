@@ -19,9 +19,13 @@
 //! `ops` names the operations it applies to (`charge`, `complete`, `capture`, `release`,
 //! `refund`, `void`, `resolve`, `lookup`; default `["charge"]`); `count` how many calls it
 //! hits before it switches itself off (default: until changed). `GET /sandbox/faults`
-//! answers the current fault and how often each operation was called per key
-//! (`{"fault": …, "calls": {"charge": {"<key>": 1}}}`), so a test can prove that a retry
-//! never reached the processor twice or that an attempt was resolved exactly once.
+//! answers the current fault, how often each operation was called per key, and which faults
+//! hit which calls (`{"fault": …, "calls": {"charge": {"<key>": 1}}, "injected": {"charge":
+//! {"<key>": ["slow"]}}}`), so a test can prove that a retry never reached the processor
+//! twice, that an attempt was resolved exactly once, or that the fault it set really fired.
+//! These counts live in memory; with fault injection the sandbox also logs its charge and
+//! resolve calls durably in its ledger (`sandbox_calls`, see [`crate::sandbox::CALL_LOG`]),
+//! for tests that kill and restart it.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -86,6 +90,8 @@ impl Fault {
 pub struct Faults {
     current: Mutex<Option<Fault>>,
     calls: Mutex<HashMap<String, BTreeMap<String, u64>>>,
+    /// The modes of the faults that hit each call, per operation and key.
+    injected: Mutex<HashMap<String, BTreeMap<String, Vec<FaultMode>>>>,
 }
 
 impl Faults {
@@ -111,6 +117,14 @@ impl Faults {
         let mut cur = self.current.lock().unwrap();
         let f = cur.as_mut().filter(|f| f.ops.iter().any(|o| o == op))?;
         let hit = f.clone();
+        self.injected
+            .lock()
+            .unwrap()
+            .entry(op.to_string())
+            .or_default()
+            .entry(key.to_string())
+            .or_default()
+            .push(hit.mode);
         if let Some(n) = f.count.as_mut() {
             *n -= 1;
             if *n == 0 {
@@ -122,5 +136,10 @@ impl Faults {
 
     pub fn calls(&self) -> HashMap<String, BTreeMap<String, u64>> {
         self.calls.lock().unwrap().clone()
+    }
+
+    /// The faults injected so far: operation → key → the modes that hit its calls, in order.
+    pub fn injected(&self) -> HashMap<String, BTreeMap<String, Vec<FaultMode>>> {
+        self.injected.lock().unwrap().clone()
     }
 }

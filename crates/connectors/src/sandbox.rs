@@ -40,7 +40,8 @@ pub struct SandboxConfig {
     /// Delay after a charge is recorded in the ledger and before the answer is sent (fault
     /// injection: the window in which a caller can die after the processor approved).
     pub reply_delay: Duration,
-    /// Serve the run-time fault switch (`/sandbox/faults`, see [`crate::faults`]).
+    /// Serve the run-time fault switch (`/sandbox/faults`, see [`crate::faults`]), and log
+    /// every charge and resolve call in the ledger's `sandbox_calls` table (see [`CALL_LOG`]).
     pub fault_injection: bool,
 }
 
@@ -123,6 +124,30 @@ const SCHEMA: &[db::Migration] = &[db::Migration {
     refunded_cents BIGINT NOT NULL DEFAULT 0 CHECK (refunded_cents >= 0 AND refunded_cents <= amount_cents),
     voided BIGINT NOT NULL DEFAULT 0, capture BIGINT NOT NULL DEFAULT 1, created_at BIGINT NOT NULL)",
 }];
+
+/// With fault injection, every charge and resolve call the ledger handled is logged in the
+/// same ledger transaction as its effect: `op`, `key`, `fresh` (1: this call created the
+/// key's ledger row), `status` (the row's status after the call) and `at` (ms). It survives
+/// a killed and restarted sandbox, so a test can count a key's calls — a second charge
+/// call for a key is invisible in the ledger, whose key absorbs it.
+pub const CALL_LOG: &str = "CREATE TABLE IF NOT EXISTS sandbox_calls (op TEXT NOT NULL, \
+    key TEXT NOT NULL, fresh BIGINT NOT NULL, status TEXT NOT NULL, at BIGINT NOT NULL)";
+
+async fn log_call(
+    c: &mut db::Conn,
+    op: &str,
+    key: &str,
+    fresh: bool,
+    status: &str,
+    at: i64,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO sandbox_calls (op, key, fresh, status, at) VALUES ($1, $2, $3, $4, $5)",
+        args![op, key, fresh, status, at],
+    )
+    .await
+    .map(drop)
+}
 
 /// The sandbox's decision for a charge, before it is recorded.
 struct Decision {
@@ -258,6 +283,10 @@ impl Sandbox {
     ) -> Result<Sandbox, DbError> {
         let db = Db::connect(ledger_url).await?;
         db.migrate_table("sandbox_schema", SCHEMA).await?;
+        if cfg.fault_injection {
+            db.write(|c| Box::pin(async move { c.execute(CALL_LOG, &[]).await }))
+                .await?;
+        }
         Ok(Sandbox {
             name: name.to_ascii_uppercase(),
             db,
@@ -352,12 +381,13 @@ impl Sandbox {
         let auth = approved.then(|| random_code(6));
         let processor_id = format!("ch_{}", uuid::Uuid::new_v4().simple());
         let now = domain::Timestamp::now().millis();
+        let log = self.cfg.fault_injection;
         // Record and read back in one ledger transaction (one commit).
         let row = self
             .db
             .write(move |c| {
                 Box::pin(async move {
-                    c.execute(
+                    let fresh = c.execute(
                         "INSERT INTO sandbox_ledger (key, kind, charge_key, amount_cents, status, response_code, reason, \
                          auth_code, avs_result, cvv_result, brand, last4, funding, processor_id, challenge_id, challenge_state, \
                          return_url, created_at, capture) VALUES ($1, 'charge', NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
@@ -383,7 +413,11 @@ impl Sandbox {
                         ],
                     )
                     .await?;
-                    by_key(c, &key).await?.ok_or(DbError::NoRows)
+                    let row = by_key(c, &key).await?.ok_or(DbError::NoRows)?;
+                    if log {
+                        log_call(c, "charge", &key, fresh == 1, &row.status, now).await?;
+                    }
+                    Ok::<_, DbError>(row)
                 })
             })
             .await
@@ -452,6 +486,7 @@ impl Sandbox {
         let key = key.to_string();
         let processor_id = format!("ch_{}", uuid::Uuid::new_v4().simple());
         let now = domain::Timestamp::now().millis();
+        let log = self.cfg.fault_injection;
         let (inserted, row) = self
             .db
             .write(move |c| {
@@ -465,6 +500,9 @@ impl Sandbox {
                         )
                         .await?;
                     let row = by_key(c, &key).await?.ok_or(DbError::NoRows)?;
+                    if log {
+                        log_call(c, "resolve", &key, inserted == 1, &row.status, now).await?;
+                    }
                     Ok::<_, DbError>((inserted, row))
                 })
             })

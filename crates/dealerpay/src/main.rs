@@ -170,7 +170,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         reply_delay_ms: u64,
         /// Fault injection at run time: serve `GET/POST /sandbox/faults` (loopback clients
-        /// only) to switch faults on and off and read call counts.
+        /// only) to switch faults on and off and read call counts, and log every charge and
+        /// resolve call in the ledger's `sandbox_calls` table (for tests).
         #[arg(long)]
         fault_injection: bool,
     },

@@ -11,10 +11,16 @@
 //! Then the server is stopped (SIGTERM) and searched: the database (SQLite: the raw bytes of
 //! every file — database, sandbox ledger, their -wal/-shm — while running and after the stop,
 //! plus every row of every table as text; PostgreSQL: every row of every table of the test
-//! schema as text, ledger included), the log, and every response body. No card number may
-//! appear (nor with spaces/dashes removed, nor its first or last 12 digits), no CVV after a
-//! `cvv`/`cvc` key, no CVV as a stand-alone value (values checked absent before the
-//! payments), and not the letters CVV. Finally the tender data kept instead of the number is
+//! schema as text, ledger included, and every column of every table on its own whatever its
+//! type, cast to text, `bytea` also as hex, escape form and raw bytes), the log, and every
+//! response body. No card number may appear, nor its first or last 12 digits: not as they
+//! are, not with spaces, dashes or the `+` of form encoding removed, not with JSON `\u00XX`
+//! or `%XX` escapes decoded (`%20`-separated groups included), and not encoded as hex, UTF-16
+//! (LE or BE) or base64 (standard or URL-safe, at any alignment; plain, spaced or dashed).
+//! No CVV after a `cvv`/`cvc` key, no CVV as a stand-alone value (values checked absent
+//! before the payments), and not the letters CVV. The search itself is checked to find
+//! each of those forms (and, on PostgreSQL, a number in `bytea`, `jsonb` and array columns
+//! of a probe table). Finally the tender data kept instead of the number is
 //! checked: `BRAND ending 1234` and a 64-hex keyed hash, stable per card, distinct across
 //! cards, and not the plain SHA-256 of the number.
 
@@ -25,7 +31,7 @@ use connectors::sandbox::cards;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, RequestBuilder};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -213,35 +219,228 @@ fn snippet(hay: &[u8], at: usize, len: usize) -> String {
         .collect()
 }
 
+/// The digit groups a card number is written in: 4-6-5 for 15 digits (Amex), else fours.
+fn groups(n: &str) -> Vec<&str> {
+    let cuts: &[usize] = if n.len() == 15 { &[4, 10] } else { &[4, 8, 12] };
+    let mut out = vec![];
+    let mut from = 0;
+    for &c in cuts.iter().chain([n.len()].iter()) {
+        if c > from && c <= n.len() {
+            out.push(&n[from..c]);
+            from = c;
+        }
+    }
+    out
+}
+
+fn hex(bytes: &[u8], upper: bool) -> Vec<u8> {
+    bytes
+        .iter()
+        .flat_map(|b| {
+            if upper {
+                format!("{b:02X}")
+            } else {
+                format!("{b:02x}")
+            }
+            .into_bytes()
+        })
+        .collect()
+}
+
+fn utf16(bytes: &[u8], little_endian: bool) -> Vec<u8> {
+    bytes
+        .iter()
+        .flat_map(|&b| if little_endian { [b, 0] } else { [0, b] })
+        .collect()
+}
+
+/// The base64 of `bytes` wherever they sit in an encoded string: for each of the three
+/// alignments, the characters that only `bytes` determine (a number inside a longer
+/// base64-encoded value), in the standard and the URL-safe alphabet.
+fn base64_forms(bytes: &[u8]) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    let mut out = vec![];
+    for k in 0..3usize {
+        let mut padded = vec![0u8; k];
+        padded.extend_from_slice(bytes);
+        let std = base64::engine::general_purpose::STANDARD.encode(&padded);
+        // Groups of three bytes lying wholly inside `bytes`: four characters each.
+        let (first, last) = (k.div_ceil(3), (k + bytes.len()) / 3);
+        if last <= first {
+            continue;
+        }
+        let part = std[first * 4..last * 4].to_string();
+        let url = part.replace('+', "-").replace('/', "_");
+        out.push(part.into_bytes());
+        out.push(url.into_bytes());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Finds many needles of at least 8 bytes in one pass over a haystack: candidate positions
+/// by their first 8 bytes, then a full comparison. Returns the first hit of each needle.
+struct Finder {
+    needles: Vec<(String, Vec<u8>)>,
+    by_prefix: HashMap<[u8; 8], Vec<usize>>,
+    /// Whether some needle starts with these two bytes (a cheap filter before the map).
+    starts: Vec<bool>,
+}
+
+impl Finder {
+    fn new(needles: Vec<(String, Vec<u8>)>) -> Finder {
+        let mut by_prefix: HashMap<[u8; 8], Vec<usize>> = HashMap::new();
+        let mut starts = vec![false; 1 << 16];
+        for (i, (what, n)) in needles.iter().enumerate() {
+            assert!(n.len() >= 8, "needle {what} is shorter than 8 bytes");
+            starts[usize::from(n[0]) << 8 | usize::from(n[1])] = true;
+            by_prefix
+                .entry(n[..8].try_into().unwrap())
+                .or_default()
+                .push(i);
+        }
+        Finder {
+            needles,
+            by_prefix,
+            starts,
+        }
+    }
+
+    /// `(needle description, position)` of the first occurrence of each needle found.
+    fn first_hits(&self, hay: &[u8]) -> Vec<(&str, usize, usize)> {
+        let mut found = vec![None; self.needles.len()];
+        if hay.len() >= 8 {
+            for i in 0..=hay.len() - 8 {
+                if !self.starts[usize::from(hay[i]) << 8 | usize::from(hay[i + 1])] {
+                    continue;
+                }
+                let Some(candidates) = self.by_prefix.get(&hay[i..i + 8]) else {
+                    continue;
+                };
+                for &c in candidates {
+                    if found[c].is_none() && hay[i..].starts_with(&self.needles[c].1) {
+                        found[c] = Some(i);
+                    }
+                }
+            }
+        }
+        found
+            .iter()
+            .enumerate()
+            .filter_map(|(c, at)| {
+                at.map(|at| (self.needles[c].0.as_str(), at, self.needles[c].1.len()))
+            })
+            .collect()
+    }
+}
+
+/// `hay` as a decoder would read it: JSON `\u00XX` escapes and `%XX` percent escapes
+/// replaced by the byte they stand for (`\u0034\u0032…`, `4242%204242…`).
+fn unescaped(hay: &[u8]) -> Vec<u8> {
+    let hexval = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(hay.len());
+    let mut i = 0;
+    while i < hay.len() {
+        if hay[i..].starts_with(b"\\u00") && i + 6 <= hay.len() {
+            if let (Some(h), Some(l)) = (hexval(hay[i + 4]), hexval(hay[i + 5])) {
+                out.push(h << 4 | l);
+                i += 6;
+                continue;
+            }
+        }
+        if hay[i] == b'%' && i + 3 <= hay.len() {
+            if let (Some(h), Some(l)) = (hexval(hay[i + 1]), hexval(hay[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(hay[i]);
+        i += 1;
+    }
+    out
+}
+
+/// `hay` without the separators card numbers are written with: spaces, dashes, and the `+`
+/// of form encoding (`4242+4242+…`).
+fn without_separators(hay: &[u8]) -> Vec<u8> {
+    hay.iter()
+        .copied()
+        .filter(|b| !matches!(b, b' ' | b'-' | b'+'))
+        .collect()
+}
+
 /// What must never appear.
 struct Needles {
     /// Full card numbers (every test card, and the Luhn-invalid number).
     numbers: Vec<String>,
-    /// Runs of 12 digits of the card numbers (first and last twelve).
-    fragments: Vec<String>,
     /// The CVVs sent, each chosen to be absent as a stand-alone value before the payments.
     cvvs: Vec<String>,
+    /// The digits of the numbers and of their runs of 12 (first and last twelve), searched in the text as it is, without
+    /// separators, and with escapes decoded.
+    digits: Finder,
+    /// The numbers (plain, and grouped with spaces or dashes) encoded: hex (lower and upper
+    /// case), UTF-16 (LE and BE) and base64 (standard and URL-safe, every alignment).
+    encoded: Finder,
 }
 
 impl Needles {
+    fn new(numbers: Vec<String>, fragments: Vec<String>, cvvs: Vec<String>) -> Needles {
+        let digits = Finder::new(
+            numbers
+                .iter()
+                .chain(&fragments)
+                .map(|n| (format!("card digits {n}"), n.clone().into_bytes()))
+                .collect(),
+        );
+        let mut encoded = vec![];
+        for n in &numbers {
+            let g = groups(n);
+            for (form, text) in [
+                ("", n.clone()),
+                (" spaced", g.join(" ")),
+                (" dashed", g.join("-")),
+            ] {
+                let b = text.as_bytes();
+                let what = |enc: &str| format!("card number {n}{form} as {enc}");
+                encoded.push((what("hex"), hex(b, false)));
+                encoded.push((what("HEX"), hex(b, true)));
+                encoded.push((what("UTF-16LE"), utf16(b, true)));
+                encoded.push((what("UTF-16BE"), utf16(b, false)));
+                for f in base64_forms(b) {
+                    encoded.push((what("base64"), f));
+                }
+            }
+        }
+        encoded.sort_by(|a, b| a.1.cmp(&b.1));
+        encoded.dedup_by(|a, b| a.1 == b.1);
+        Needles {
+            numbers,
+            cvvs,
+            digits,
+            encoded: Finder::new(encoded),
+        }
+    }
+
     /// Every violation in `hay`, described.
     fn violations(&self, label: &str, hay: &[u8]) -> Vec<String> {
         let mut out = vec![];
-        // Numbers formatted with spaces or dashes are found with those removed.
-        let stripped: Vec<u8> = hay
-            .iter()
-            .copied()
-            .filter(|b| !matches!(b, b' ' | b'-'))
-            .collect();
-        for n in self.numbers.iter().chain(&self.fragments) {
-            for (which, h) in [("", hay), (" (spaces/dashes removed)", &stripped[..])] {
-                if let Some(&i) = occurrences(h, n.as_bytes()).first() {
-                    out.push(format!(
-                        "{label}: card digits {n}{which}: …{}…",
-                        snippet(h, i, n.len())
-                    ));
-                }
+        let decoded = unescaped(hay);
+        for (which, h) in [
+            ("", hay.to_vec()),
+            (" (spaces/dashes/+ removed)", without_separators(hay)),
+            (
+                " (\\u00XX and %XX escapes decoded, separators removed)",
+                without_separators(&decoded),
+            ),
+        ] {
+            for (what, i, len) in self.digits.first_hits(&h) {
+                out.push(format!("{label}: {what}{which}: …{}…", snippet(&h, i, len)));
             }
+        }
+        for (what, i, len) in self.encoded.first_hits(hay) {
+            out.push(format!("{label}: {what}: …{}…", snippet(hay, i, len)));
         }
         for c in &self.cvvs {
             for i in token_occurrences(hay, c.as_bytes()) {
@@ -281,6 +480,11 @@ async fn database_artifacts(url: &str, dir: Option<&Path>) -> Vec<(String, Vec<u
         assert!(
             names.contains(&"table payment_attempts") && names.contains(&"table sandbox_ledger"),
             "tables of the test schema: {names:?}"
+        );
+        assert!(
+            names.contains(&"column payment_attempts.card_digits (text)")
+                && names.contains(&"column sandbox_ledger.last4 (text)"),
+            "columns of the test schema: {names:?}"
         );
         return out;
     };
@@ -353,8 +557,61 @@ async fn dump_tables(url: &str, file: &str) -> Vec<(String, Vec<u8>)> {
             format!("table {t} of {file}")
         };
         out.push((label, rows.join("\n").into_bytes()));
+        if !sqlite {
+            out.extend(postgres_columns(&db, &t).await);
+        }
     }
     db.close().await;
+    out
+}
+
+/// PostgreSQL: every column of table `t`, whatever its type, each on its own: cast to text,
+/// and a `bytea` also in its hex and escape forms and as its raw bytes (decoded here from
+/// base64), so that a number stored in binary or in any text form is found.
+async fn postgres_columns(db: &db::Db, t: &str) -> Vec<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    let cols: Vec<(String, String)> = rows(
+        db,
+        "SELECT column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+        vec![t.into()],
+    )
+    .await;
+    assert!(!cols.is_empty(), "no columns listed for {t}");
+    let mut out = vec![];
+    for (c, ty) in cols {
+        let text = |expr: String| {
+            let sql = format!("SELECT {expr} FROM \"{t}\" WHERE \"{c}\" IS NOT NULL");
+            async move { scalars::<String>(db, sql, vec![]).await.join("\n") }
+        };
+        let label = format!("column {t}.{c} ({ty})");
+        out.push((
+            label.clone(),
+            text(format!("\"{c}\"::text")).await.into_bytes(),
+        ));
+        if ty == "bytea" {
+            for form in ["hex", "escape"] {
+                out.push((
+                    format!("{label} as {form}"),
+                    text(format!("encode(\"{c}\", '{form}')"))
+                        .await
+                        .into_bytes(),
+                ));
+            }
+            let mut raw = vec![];
+            // PostgreSQL breaks base64 into lines: one line per value here.
+            let expr = format!("replace(encode(\"{c}\", 'base64'), chr(10), '')");
+            for b64 in text(expr).await.split('\n') {
+                raw.extend(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64.trim())
+                        .expect("PostgreSQL's base64"),
+                );
+                raw.push(b'\n');
+            }
+            out.push((format!("{label} raw"), raw));
+        }
+    }
     out
 }
 
@@ -467,11 +724,7 @@ async fn card_numbers_and_cvvs_never_reach_the_database_logs_or_errors() {
             !present
         })
         .collect();
-    let needles = Needles {
-        numbers,
-        fragments,
-        cvvs: taken.iter().cloned().collect(),
-    };
+    let needles = Needles::new(numbers, fragments, taken.iter().cloned().collect());
     let pre = needles.violations("seeded database", &baseline.concat_bytes());
     assert!(pre.is_empty(), "before any payment: {pre:#?}");
 
@@ -822,6 +1075,9 @@ async fn card_numbers_and_cvvs_never_reach_the_database_logs_or_errors() {
             "no WAL file while running: {live_names:?}"
         );
     }
+    if dir_path.is_none() {
+        postgres_columns_are_searched(&db).await;
+    }
     let stopped_all = stopped.concat_bytes();
     for a in approved.keys() {
         assert!(
@@ -864,6 +1120,142 @@ async fn card_numbers_and_cvvs_never_reach_the_database_logs_or_errors() {
         needles.cvvs,
         started.elapsed()
     );
+}
+
+/// PostgreSQL: a card number in a column of any type is found — raw and UTF-16 in `bytea`,
+/// in `jsonb` written with `\u00XX` escapes, grouped in a `text[]` — in a probe table of
+/// the test schema, dumped as the search above dumps every table.
+async fn postgres_columns_are_searched(url: &str) {
+    let n = cards::VISA;
+    let store = db::Db::connect(url).await.unwrap();
+    exec(
+        &store,
+        "CREATE TABLE card_safety_probe (raw bytea, wide bytea, doc jsonb, list text[], plain integer)",
+        vec![],
+    )
+    .await;
+    let escaped: String = n.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+    exec(
+        &store,
+        format!(
+            "INSERT INTO card_safety_probe VALUES (decode('{}', 'hex'), decode('{}', 'hex'), \
+             '{{\"n\": \"{escaped}\"}}'::jsonb, ARRAY['{}'], 1)",
+            String::from_utf8(hex(n.as_bytes(), false)).unwrap(),
+            String::from_utf8(hex(&utf16(n.as_bytes(), true), false)).unwrap(),
+            groups(n).join(" ")
+        ),
+        vec![],
+    )
+    .await;
+    store.close().await;
+    let needles = Needles::new(vec![n.to_string()], vec![], vec![]);
+    let dumped = dump_tables(url, "").await;
+    let store = db::Db::connect(url).await.unwrap();
+    exec(&store, "DROP TABLE card_safety_probe", vec![]).await;
+    store.close().await;
+    for col in ["raw (bytea)", "wide (bytea)", "doc (jsonb)", "list (ARRAY)"] {
+        let label = format!("column card_safety_probe.{col}");
+        let found: Vec<String> = dumped
+            .iter()
+            .filter(|(l, _)| l.starts_with(&label))
+            .flat_map(|(l, b)| needles.violations(l, b))
+            .collect();
+        assert!(
+            !found.is_empty(),
+            "the card number in {label} was not found: {:?}",
+            dumped
+                .iter()
+                .filter(|(l, _)| l.starts_with("column card_safety_probe"))
+                .map(|(l, b)| (l, String::from_utf8_lossy(b)))
+                .collect::<Vec<_>>()
+        );
+    }
+    assert!(
+        dumped
+            .iter()
+            .any(|(l, b)| l == "column card_safety_probe.plain (integer)" && b == b"1"),
+        "the integer column was not dumped"
+    );
+}
+
+/// The search finds a card number however it was written or encoded, and nothing in text
+/// without one.
+#[test]
+fn every_encoding_of_a_card_number_is_found() {
+    use base64::Engine as _;
+    let (visa, amex) = (cards::VISA, cards::AMEX);
+    let needles = Needles::new(vec![visa.into(), amex.into()], vec![], vec![]);
+    let escaped =
+        |s: &str| -> String { s.chars().map(|c| format!("\\u{:04x}", c as u32)).collect() };
+    let escaped_upper =
+        |s: &str| -> String { s.chars().map(|c| format!("\\u{:04X}", c as u32)).collect() };
+    let mut cases: Vec<(String, Vec<u8>)> = vec![
+        ("plain".into(), visa.into()),
+        ("form +".into(), "4242+4242+4242+4242".into()),
+        ("form %20".into(), "4242%204242%204242%204242".into()),
+        ("Amex form +".into(), "3782+822463+10005".into()),
+        ("Amex form %20".into(), "3782%20822463%2010005".into()),
+        ("spaces".into(), "4242 4242 4242 4242".into()),
+        ("dashes".into(), "3782-822463-10005".into()),
+        (
+            "percent-encoded digits".into(),
+            "%34%32%34%32%34%32%34%32%34%32%34%32%34%32%34%32".into(),
+        ),
+        ("JSON \\u00XX".into(), escaped(visa).into_bytes()),
+        (
+            "JSON \\u00XX, upper case".into(),
+            escaped_upper(amex).into_bytes(),
+        ),
+        (
+            "JSON \\u00XX, grouped".into(),
+            escaped("4242 4242 4242 4242").into_bytes(),
+        ),
+        ("hex".into(), hex(visa.as_bytes(), false)),
+        (
+            "HEX of the spaced number".into(),
+            hex(b"3782 822463 10005", true),
+        ),
+        ("UTF-16LE".into(), utf16(visa.as_bytes(), true)),
+        ("UTF-16BE".into(), utf16(amex.as_bytes(), false)),
+        (
+            "UTF-16LE of the dashed number".into(),
+            utf16(b"4242-4242-4242-4242", true),
+        ),
+    ];
+    for prefix in ["", "a", "ab", "abc", "card=", "{\"number\":\""] {
+        for (name, engine) in [
+            ("base64", &base64::engine::general_purpose::STANDARD),
+            (
+                "base64url",
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ),
+        ] {
+            for n in [visa, amex, "4242 4242 4242 4242"] {
+                let text = format!("{prefix}{n}\"}}");
+                cases.push((
+                    format!("{name} of {text:?}"),
+                    engine.encode(text).into_bytes(),
+                ));
+            }
+        }
+    }
+    for (what, enc) in &cases {
+        let mut hay = b"{\"field\":\"".to_vec();
+        hay.extend_from_slice(enc);
+        hay.extend_from_slice(b"\",\"at\":\"2025-03-28T11:34:46.794Z\"}");
+        assert!(
+            !needles.violations(what, &hay).is_empty(),
+            "{what} not found in {:?}",
+            String::from_utf8_lossy(&hay)
+        );
+    }
+    let clean = format!(
+        "{{\"data\":\"VISA ending 4242\",\"uuid\":\"{}\",\"hash\":\"{}\",\"amount\":4242.42}}",
+        uuid::Uuid::new_v4(),
+        String::from_utf8(hex(b"not a card number at all", false)).unwrap()
+    );
+    let found = needles.violations("clean", clean.as_bytes());
+    assert!(found.is_empty(), "{found:?}");
 }
 
 trait ConcatBytes {

@@ -501,51 +501,109 @@ async fn session_lifecycle_and_listing() {
     assert_eq!(st, 409);
     assert_eq!(co_error(&b, "SESSION_COULD_NOT_CANCEL"), 9_300_115);
 
-    // The expiry job expires sessions past their time without anyone asking.
+    // The expiry job expires sessions past their time without anyone asking, once: the
+    // session's row is updated exactly once (its version moves by one), read straight from
+    // the database (a GET would expire it itself).
+    let before = session_row(&app, &ids[3]).await;
+    assert_eq!(before.0, "open");
     app.sql(&format!(
         "UPDATE checkout_sessions SET expires_at = 1 WHERE uuid = '{}'",
         ids[3]
     ))
     .await;
-    let mut status = String::new();
+    let mut now = before.clone();
     for _ in 0..50 {
-        status = scalar_as(
-            app.db(),
-            format!(
-                "SELECT status FROM checkout_sessions WHERE uuid = '{}'",
-                ids[3]
-            ),
-            vec![],
-        )
-        .await;
-        if status == "expired" {
+        now = session_row(&app, &ids[3]).await;
+        if now.0 == "expired" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(status, "expired");
-    // Several runners at once expire each session exactly once.
-    app.sql(&format!(
-        "UPDATE checkout_sessions SET expires_at = 1 WHERE uuid = '{}'",
-        ids[4]
-    ))
-    .await;
-    let engine = app.state.engine.clone();
-    let runs: Vec<_> = (0..4)
+    assert_eq!(
+        now,
+        ("expired".to_string(), before.1 + 1),
+        "expired by the job"
+    );
+    // Later passes of the job leave it alone.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        session_row(&app, &ids[3]).await,
+        ("expired".to_string(), before.1 + 1),
+        "expired again by a later pass"
+    );
+}
+
+/// A session's (status, version), read from the database without the lazy expiry a GET does.
+async fn session_row(app: &TestApp, uuid: &str) -> (String, i64) {
+    row(
+        app.db(),
+        "SELECT status, version FROM checkout_sessions WHERE uuid = $1",
+        vec![uuid.into()],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_expiry_runners_expire_each_session_exactly_once() {
+    // No background pass while the runners race (the first one runs at start, when nothing
+    // is due): the runners below are the only ones that can expire anything.
+    let app = TestApp::spawn_with(|c| c.resolver_interval = Duration::from_secs(3600)).await;
+    let m = Merchant::new(&app).await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let (st, s) = m.session(&format!("due-{i}"), json!({})).await;
+        assert_eq!(st, 201, "{s}");
+        ids.push(s["id"].as_str().unwrap().to_string());
+    }
+    let due = &ids[..4];
+    let mut before = Vec::new();
+    for id in &ids {
+        let r = session_row(&app, id).await;
+        assert_eq!(r.0, "open");
+        before.push(r.1);
+    }
+    for id in due {
+        app.sql(&format!(
+            "UPDATE checkout_sessions SET expires_at = 1 WHERE uuid = '{id}'"
+        ))
+        .await;
+    }
+    // Eight runners released at once.
+    let runners = 8;
+    let gate = std::sync::Arc::new(tokio::sync::Barrier::new(runners));
+    let runs: Vec<_> = (0..runners)
         .map(|_| {
-            let engine = engine.clone();
-            tokio::spawn(async move { engine.expire_sessions().await.unwrap() })
+            let (engine, gate) = (app.state.engine.clone(), gate.clone());
+            tokio::spawn(async move {
+                gate.wait().await;
+                engine.expire_sessions().await.unwrap()
+            })
         })
         .collect();
     let mut total = 0;
     for r in runs {
         total += r.await.unwrap();
     }
-    assert!(total <= 1, "expired {total} times");
-    let (_, s) = m
-        .call(Method::GET, &format!("/sessions/{}", ids[4]), None)
-        .await;
-    assert_eq!(s["status"], "expired");
+    assert_eq!(
+        total,
+        due.len() as u64,
+        "sessions expired, summed over the runners"
+    );
+    for (i, id) in ids.iter().enumerate() {
+        let want = if due.contains(id) {
+            ("expired".to_string(), before[i] + 1)
+        } else {
+            ("open".to_string(), before[i])
+        };
+        assert_eq!(session_row(&app, id).await, want, "session {id}");
+    }
+    // Nothing left to expire: another round changes nothing.
+    assert_eq!(app.state.engine.expire_sessions().await.unwrap(), 0);
+    for (i, id) in ids.iter().enumerate() {
+        let v = session_row(&app, id).await.1;
+        let want = before[i] + i64::from(due.contains(id));
+        assert_eq!(v, want, "session {id} updated again");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,13 @@
 //!
 //! - every payment a client saw acknowledged (200 Succeeded) is recorded, with the same
 //!   transaction; every acknowledged refund too;
-//! - no attempt charged twice (one transaction per attempt; one ledger charge per key);
+//! - no attempt charged twice (one transaction per attempt; one ledger charge per key; and
+//!   in the sandbox's durable call log, which its ledger's key cannot hide a second call
+//!   from, one charge call per key, and exactly one call that took money per approved
+//!   charge we recorded);
+//! - the kills landed while payments were in flight: some confirms lost their answer to a
+//!   server kill and were settled by a restarted server's resolver (it asked the processor
+//!   about the key after the kill);
 //! - each invoice's and order's paid and refunded amounts equal the sums of its
 //!   transactions; each charge's reserved reversals equal its approved ones;
 //! - nothing left in flight; `dealerpay reconcile` exits 0 (every processor charge
@@ -20,7 +26,7 @@ mod common;
 use common::process::*;
 use common::*;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,6 +41,9 @@ struct Seen {
     refunded: Vec<String>,
     /// Answers that were not a definite outcome (202, transport errors…).
     unknown: u64,
+    /// Confirms whose outcome the client never learned: (attempt, when it was sent (ms
+    /// since the epoch), whether the answer was a transport error rather than an HTTP one).
+    unknown_confirms: Vec<(String, i64, bool)>,
     declined_or_failed: u64,
 }
 
@@ -84,8 +93,10 @@ async fn client(
         };
         // Confirm; while another operation of the order is in flight (an earlier attempt
         // or refund whose outcome is being resolved) the attempt is still Created: retry.
+        let mut sent_ms;
         let answer = loop {
             requests.fetch_add(1, Ordering::Relaxed);
+            sent_ms = wall_ms();
             let r = api.confirm(&attempt, VISA, true).await;
             if let Ok((409, _)) = &r {
                 if let Ok((200, a)) = api.attempt(&attempt).await {
@@ -111,8 +122,11 @@ async fn client(
                 seen.lock().unwrap().declined_or_failed += 1;
                 continue;
             }
-            _ => {
-                seen.lock().unwrap().unknown += 1;
+            other => {
+                let mut seen = seen.lock().unwrap();
+                seen.unknown += 1;
+                seen.unknown_confirms
+                    .push((attempt.clone(), sent_ms, other.is_err()));
                 continue;
             }
         };
@@ -167,6 +181,8 @@ async fn payments_survive_repeated_kills_of_server_and_processor() {
 
     // A little latency, and a delay between recording a charge and answering: windows in
     // which a kill leaves a charge approved at the processor but not yet recorded by us.
+    // Fault injection (no fault is switched on) logs every charge and resolve call in the
+    // ledger, across the sandbox's restarts.
     let sandbox_opts = ServerProcess::command("sandbox-processor")
         .args([
             "--ledger",
@@ -175,6 +191,7 @@ async fn payments_survive_repeated_kills_of_server_and_processor() {
             "15",
             "--reply-delay-ms",
             "40",
+            "--fault-injection",
         ])
         .port(free_port())
         .log_prefix("crash-load-sandbox")
@@ -220,6 +237,8 @@ async fn payments_survive_repeated_kills_of_server_and_processor() {
     // The killer: at least 10 server and 3 processor kills (every third kill hits the
     // processor until 3 did), at random moments.
     let (mut server_kills, mut sandbox_kills) = (0, 0);
+    // When each server kill landed (ms since the epoch).
+    let mut server_killed_at: Vec<i64> = Vec::new();
     let kill_phase = Instant::now();
     loop {
         let enough = server_kills >= 10 && sandbox_kills >= 3;
@@ -239,6 +258,7 @@ async fn payments_survive_repeated_kills_of_server_and_processor() {
             sandbox = sandbox_opts.clone().start().await;
         } else {
             server.kill9();
+            server_killed_at.push(wall_ms());
             server_kills += 1;
             server = server_opts.clone().start().await;
         }
@@ -316,6 +336,59 @@ async fn payments_survive_repeated_kills_of_server_and_processor() {
         vec![],
     )
     .await;
+    // No key was charged twice: the processor's call log counts the charge calls per key
+    // (the ledger's key would absorb a second one); and every charge we recorded as
+    // approved was taken by exactly one approving call.
+    let log = sandbox_call_log(&ledger).await;
+    let charged_keys = assert_charged_once_per_key(&log);
+    let approved: Vec<String> = scalars(
+        &store,
+        "SELECT a.uuid FROM payment_attempts a JOIN transactions t ON t.attempt_id = a.id \
+         WHERE t.transaction_type = 'CHARGE' AND t.status = 'APPROVED'",
+        vec![],
+    )
+    .await;
+    assert!(approved.len() >= seen.paid.len());
+    for a in &approved {
+        let took: Vec<_> = calls_for(&log, "charge", a)
+            .into_iter()
+            .filter(|c| c.took_money())
+            .collect();
+        assert_eq!(took.len(), 1, "approved charge {a}: charge calls {took:?}");
+    }
+    // The kills landed while payments were in flight: confirms whose answer was lost when
+    // the server died under them, left in flight, and settled by the resolver of a
+    // restarted server (it asked the processor about the key after the kill).
+    let mut resolved_at: HashMap<&str, Vec<i64>> = HashMap::new();
+    for c in log.iter().filter(|c| c.op == "resolve") {
+        resolved_at.entry(c.key.as_str()).or_default().push(c.at);
+    }
+    let (mut settled_by_resolver, mut settled_after_server_kill) = (0, 0);
+    for (attempt, sent, transport_error) in &seen.unknown_confirms {
+        let (status, in_flight): (String, i64) = row(
+            &store,
+            "SELECT status, in_flight FROM payment_attempts WHERE uuid = $1",
+            vec![attempt.into()],
+        )
+        .await;
+        let settled = in_flight == 0 && (status == "Succeeded" || status == "Failed");
+        let Some(resolves) = resolved_at.get(attempt.as_str()).filter(|_| settled) else {
+            continue;
+        };
+        settled_by_resolver += 1;
+        let after_a_kill = server_killed_at
+            .iter()
+            .any(|k| k >= sent && resolves.iter().any(|r| r > k));
+        if *transport_error && after_a_kill {
+            settled_after_server_kill += 1;
+        }
+    }
+    assert!(
+        settled_after_server_kill > 0,
+        "no server kill landed while a payment was in flight: of {} confirms without an \
+         answer, {settled_by_resolver} were settled by the resolver, none after a kill",
+        seen.unknown_confirms.len()
+    );
     store.close().await;
     let acked: HashSet<&str> = seen.paid.iter().map(|(a, _)| a.as_str()).collect();
     assert_eq!(
@@ -330,13 +403,16 @@ async fn payments_survive_repeated_kills_of_server_and_processor() {
         "{}: {server_kills} server and {sandbox_kills} processor kills in {kill_time:?}; \
          {} requests; acknowledged {} payments and {} refunds, {} declined/failed answers, \
          {} unknown answers; all attempts: {recovered_ok} Succeeded, {recovered_failed} Failed; \
-         recovery {recovered_in:?}; total {:?}\n{out}",
+         {charged_keys} keys charged, each once; of {} confirms without an answer, \
+         {settled_by_resolver} settled by the resolver, {settled_after_server_kill} after a \
+         server kill; recovery {recovered_in:?}; total {:?}\n{out}",
         backend(),
         requests.load(Ordering::Relaxed),
         seen.paid.len(),
         seen.refunded.len(),
         seen.declined_or_failed,
         seen.unknown,
+        seen.unknown_confirms.len(),
         started.elapsed()
     );
     drop(server);

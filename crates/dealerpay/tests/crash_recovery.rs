@@ -8,16 +8,23 @@
 //!
 //! 1. The sandbox records the charge, then waits 3 s before answering; the server is
 //!    SIGKILLed in that window. After a restart the resolver (lease = timeout 2 s + 5 s) asks
-//!    the processor and records the approval exactly once; reconcile is clean. Then
+//!    the processor and records the approval exactly once; reconcile is clean. The sandbox's
+//!    durable call log (`--fault-injection`) shows one charge call for the key (approved,
+//!    before the kill) and one resolver call after the restart; a second charge call for a
+//!    key, which the ledger's key absorbs, is shown to be caught by that log. Then
 //!    reconcile is shown to detect real differences: a charge approved at the processor that
 //!    we never recorded, and our transaction row deleted.
 //! 2. The sandbox sleeps 3 s before it records anything; server and sandbox are both
 //!    SIGKILLed before it does. After restarts the resolver marks the attempt Failed
-//!    ("abandoned"): the processor never saw it, and a late charge with the same key is
-//!    declined. Reconcile is clean.
+//!    ("abandoned"): the processor never saw it (no charge call in the call log; the
+//!    resolver's call after the restart gave the key up), and a late charge with the same
+//!    key is declined (one charge call, which took nothing). Reconcile is clean.
 
 mod common;
-use common::process::{demo, run, s, ServerProcess};
+use common::process::{
+    assert_charged_once_per_key, calls_for, charged_twice, demo, run, s, sandbox_call_log, wall_ms,
+    ServerProcess,
+};
 use common::*;
 use reqwest::Client;
 use serde_json::{json, Value};
@@ -36,10 +43,11 @@ async fn reconcile(db: &str, processor: &str) -> (i32, String) {
     )
 }
 
-/// `dealerpay sandbox-processor` on a ledger file, with fault injection flags.
+/// `dealerpay sandbox-processor` on a ledger file, with fault injection flags; its charge
+/// and resolve calls are logged in the ledger (`--fault-injection`).
 async fn start_sandbox(ledger: &str, extra: &[&str]) -> ServerProcess {
     ServerProcess::command("sandbox-processor")
-        .args(["--ledger", ledger])
+        .args(["--ledger", ledger, "--fault-injection"])
         .args(extra)
         .log_prefix("crash-sandbox")
         .start()
@@ -284,6 +292,7 @@ async fn killed_after_the_processor_approved_the_charge_is_recorded_once() {
 
     // Restart: the resolver settles the attempt once its lease (2 s + 5 s) has run out.
     let restarted = Instant::now();
+    let restarted_ms = wall_ms();
     let server = start_serve(&db, &sandbox.base).await;
     let api = Api::new(&server, &d);
     let a = api
@@ -308,6 +317,24 @@ async fn killed_after_the_processor_approved_the_charge_is_recorded_once() {
         "charged once at the processor: {entries:?}"
     );
     assert_eq!(entries[0]["status"], "approved");
+    // The processor's call log (which the ledger's key cannot hide a second call from):
+    // charged by one call, which approved; settled by the restarted server's resolver,
+    // which asked once.
+    let log = sandbox_call_log(&ledger).await;
+    let charges = calls_for(&log, "charge", &attempt);
+    assert_eq!(charges.len(), 1, "charge calls: {charges:?}");
+    assert!(charges[0].fresh && charges[0].took_money(), "{charges:?}");
+    assert!(
+        charges[0].at < restarted_ms,
+        "charged after the restart: {charges:?}"
+    );
+    let resolves = calls_for(&log, "resolve", &attempt);
+    assert_eq!(resolves.len(), 1, "resolver calls: {resolves:?}");
+    assert!(
+        resolves[0].at >= restarted_ms && resolves[0].status == "approved",
+        "not resolved by the restarted server: {resolves:?}"
+    );
+    assert_charged_once_per_key(&log);
 
     // The settled attempt cannot be confirmed again.
     let (st, b) = TestApp::send(
@@ -332,12 +359,15 @@ async fn killed_after_the_processor_approved_the_charge_is_recorded_once() {
     // Reconcile detects real differences. (a) A charge the processor approved that we never
     // recorded (sent to the sandbox directly, with a fresh key).
     let stray = uuid::Uuid::new_v4().to_string();
-    let (st, b) = TestApp::send(Client::new().post(sandbox.url("/sandbox/v1/charges")).json(
-        &json!({"key": stray, "amountCents": 500, "currency": "USD",
-                "card": {"number": "4242424242424242", "expMonth": 12, "expYear": 2034,
-                         "cvv": "123", "zip": "94107", "holderName": null},
-                "enforceCvv": true, "enforceZip": true, "returnUrl": null}),
-    ))
+    let stray_charge = json!({"key": stray, "amountCents": 500, "currency": "USD",
+            "card": {"number": "4242424242424242", "expMonth": 12, "expYear": 2034,
+                     "cvv": "123", "zip": "94107", "holderName": null},
+            "enforceCvv": true, "enforceZip": true, "returnUrl": null});
+    let (st, b) = TestApp::send(
+        Client::new()
+            .post(sandbox.url("/sandbox/v1/charges"))
+            .json(&stray_charge),
+    )
     .await;
     assert_eq!(st, 200, "{b}");
     assert_eq!(b["status"], "approved", "{b}");
@@ -368,6 +398,25 @@ async fn killed_after_the_processor_approved_the_charge_is_recorded_once() {
         .find(|l| l.starts_with("DIFFERENCE") && l.contains(&attempt))
         .unwrap_or_else(|| panic!("no difference for {attempt}:\n{out}"));
     assert!(line.contains("not recorded"), "{line}");
+
+    // The call log sees what the ledger hides: the stray charge sent again with its key is
+    // absorbed by the ledger (still one entry), but the check counts two charge calls
+    // that each took money, and fails.
+    let (st, b) = TestApp::send(
+        Client::new()
+            .post(sandbox.url("/sandbox/v1/charges"))
+            .json(&stray_charge),
+    )
+    .await;
+    assert_eq!((st, &b["status"]), (200, &json!("approved")), "{b}");
+    assert_eq!(ledger_entries(&sandbox, &stray).await.len(), 1);
+    let log = sandbox_call_log(&ledger).await;
+    assert_eq!(calls_for(&log, "charge", &stray).len(), 2);
+    let (twice, _) = charged_twice(&log);
+    assert!(
+        twice.len() == 1 && twice[0].starts_with(&stray) && twice[0].contains("2 took money"),
+        "a key charged twice went unnoticed: {twice:?}"
+    );
     eprintln!(
         "{}: killed {killed_after:?} after confirm; settled {settled_after:?} after the restart; \
          total {:?}",
@@ -426,6 +475,7 @@ async fn killed_before_the_processor_saw_the_charge_is_abandoned() {
     );
 
     let restarted = Instant::now();
+    let restarted_ms = wall_ms();
     let server = start_serve(&db, &sandbox.base).await;
     let api = Api::new(&server, &d);
     let a = api
@@ -447,6 +497,20 @@ async fn killed_before_the_processor_saw_the_charge_is_abandoned() {
     let entries = ledger_entries(&sandbox, &attempt).await;
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["status"], "abandoned", "{entries:?}");
+    // The call log: the charge never reached the ledger; the restarted server's resolver
+    // asked once and gave the key up.
+    let log = sandbox_call_log(&ledger).await;
+    let charges = calls_for(&log, "charge", &attempt);
+    assert!(
+        charges.is_empty(),
+        "the processor handled the charge: {charges:?}"
+    );
+    let resolves = calls_for(&log, "resolve", &attempt);
+    assert_eq!(resolves.len(), 1, "resolver calls: {resolves:?}");
+    assert!(
+        resolves[0].at >= restarted_ms && resolves[0].fresh && resolves[0].status == "abandoned",
+        "not abandoned by the restarted server: {resolves:?}"
+    );
 
     let (code, out) = reconcile(&db, &sandbox.base).await;
     assert_eq!(code, 0, "reconcile after abandonment:\n{out}");
@@ -465,6 +529,12 @@ async fn killed_before_the_processor_saw_the_charge_is_abandoned() {
     let entries = ledger_entries(&sandbox, &attempt).await;
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["status"], "abandoned", "{entries:?}");
+    // The late charge reached the processor — one call, which took nothing.
+    let log = sandbox_call_log(&ledger).await;
+    let charges = calls_for(&log, "charge", &attempt);
+    assert_eq!(charges.len(), 1, "{charges:?}");
+    assert!(!charges[0].fresh && !charges[0].took_money(), "{charges:?}");
+    assert_charged_once_per_key(&log);
     let a = api.attempt(&attempt).await;
     assert_eq!(a["status"], "Failed", "{a}");
     let (code, out) = reconcile(&db, &sandbox.base).await;

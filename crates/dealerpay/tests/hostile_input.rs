@@ -1,8 +1,14 @@
 //! Hostile-input sweep: every operation of the served OpenAPI document, as the operator, as
-//! nobody, and (where the operator is not accepted) as a partner holding `payment.all`,
-//! with hostile path, query and header parameters and hostile request bodies. Every answer
-//! must be a non-5xx, well-formed answer of its route family that never echoes client
-//! input, the server must stay healthy, and nothing may be written by a refused request.
+//! nobody, and (where the operator is not accepted) as a Checkout merchant with an access
+//! token or a partner holding `payment.all`, with hostile path, query and header parameters
+//! and hostile request bodies. Every answer must be a non-5xx, well-formed answer of its
+//! route family that never echoes client input, the server must stay healthy, and nothing
+//! may be written by a refused request.
+//!
+//! The sweep must also have got past authentication: each credential's answers are at most
+//! 10% 401s and at least 30% catalog validation errors, no operation's credentialed answers
+//! are mostly 401s, and every operation with a JSON body got a validation error at least
+//! once — so a credential that stops working fails the sweep instead of passing it as 401s.
 
 mod common;
 use common::*;
@@ -56,6 +62,8 @@ struct Op {
     operator_accepted: bool,
     /// No credentials are required.
     public: bool,
+    /// A Checkout merchant's bearer token is among the accepted credentials.
+    merchant_accepted: bool,
 }
 
 impl Op {
@@ -256,6 +264,12 @@ fn operations(spec: &Value) -> Vec<Op> {
                             .is_some_and(|r| r.contains_key("operatorToken"))
                     })
                 });
+            let merchant_accepted = security.is_some_and(|reqs| {
+                reqs.iter().any(|r| {
+                    r.as_object()
+                        .is_some_and(|r| r.contains_key("checkoutBearer"))
+                })
+            });
             ops.push(Op {
                 method,
                 template: template.clone(),
@@ -266,6 +280,7 @@ fn operations(spec: &Value) -> Vec<Op> {
                 ok_types,
                 operator_accepted,
                 public,
+                merchant_accepted,
             });
         }
     }
@@ -603,6 +618,13 @@ struct World {
     short_code: String,
     /// Partner whose uuid fills `{partnerUuid}` (the sweep may disable or rotate it).
     victim: String,
+    /// The Checkout merchant's namespace, for the routes the merchant is sent to.
+    namespace: String,
+    /// Another namespace of the dealer, for the operator's namespace routes (the sweep may
+    /// disable it or revoke its keys, which must not lock the merchant out).
+    victim_namespace: String,
+    /// A checkout session of the merchant.
+    session: String,
     counter: AtomicU64,
 }
 
@@ -621,8 +643,18 @@ impl World {
             "guid" => self.payment_request.clone(),
             "code" => self.short_code.clone(),
             "partnerUuid" => self.victim.clone(),
+            "namespace" => self.victim_namespace.clone(),
+            "sessionId" => self.session.clone(),
             _ => uuid(),
         }
+    }
+
+    /// [`World::real`] for `op`: a merchant's route names the merchant's own namespace.
+    fn real_for(&self, op: &Op, name: &str) -> String {
+        if name == "namespace" && op.merchant_accepted && !op.operator_accepted {
+            return self.namespace.clone();
+        }
+        self.real(name)
     }
 
     /// Path parameters naming a resource that does not exist yet (under the real dealer
@@ -738,6 +770,8 @@ enum Auth {
     Operator,
     Anonymous,
     Partner(Arc<(String, String)>),
+    /// A Checkout merchant's access token.
+    Merchant(Arc<String>),
 }
 
 impl Auth {
@@ -746,6 +780,7 @@ impl Auth {
             Auth::Operator => "operator",
             Auth::Anonymous => "anonymous",
             Auth::Partner(_) => "partner",
+            Auth::Merchant(_) => "merchant",
         }
     }
 }
@@ -763,6 +798,8 @@ struct Probe {
 
 struct Outcome {
     op: usize,
+    /// Who sent it ([`Auth::name`]).
+    auth: &'static str,
     status: u16,
     title: Option<String>,
     /// Oversized-body attempts whose connection closed before the answer was read.
@@ -771,20 +808,29 @@ struct Outcome {
     failures: Vec<(String, String)>,
 }
 
-fn probes(spec: &Value, ops: &[Op], world: &World, partner: &Arc<(String, String)>) -> Vec<Probe> {
+fn probes(
+    spec: &Value,
+    ops: &[Op],
+    world: &World,
+    partner: &Arc<(String, String)>,
+    merchant: &Arc<String>,
+) -> Vec<Probe> {
     let mut out = vec![];
     for (i, op) in ops.iter().enumerate() {
         let mut auths = vec![Auth::Anonymous];
         if op.operator_accepted {
             auths.push(Auth::Operator);
+        } else if op.merchant_accepted {
+            // The operator or a partner would be refused before validation; use a caller
+            // the route accepts.
+            auths.push(Auth::Merchant(merchant.clone()));
         } else {
-            // The operator would be refused before validation; use a caller the route accepts.
             auths.push(Auth::Partner(partner.clone()));
         }
         let real_params = || -> HashMap<String, String> {
             op.path_params
                 .iter()
-                .map(|p| (p.clone(), world.real(p)))
+                .map(|p| (p.clone(), world.real_for(op, p)))
                 .collect()
         };
         let valid_body = || {
@@ -915,6 +961,12 @@ fn judge(
         f.push(format!("server error {status}"));
     }
     match status {
+        // No content: nothing to judge but that there is none.
+        204 => {
+            if !text.is_empty() {
+                f.push("a 204 answer has a body".into());
+            }
+        }
         200..=299 => {
             let html_ok = family == Family::Html && essence == "text/html";
             let documented = op.ok_types.iter().any(|t| t.eq_ignore_ascii_case(&essence));
@@ -1021,6 +1073,7 @@ fn request(client: &Client, base: &str, p: &Probe) -> reqwest::RequestBuilder {
         Auth::Operator => rb.bearer_auth(OPERATOR),
         Auth::Anonymous => rb,
         Auth::Partner(c) => rb.basic_auth(&c.0, Some(&c.1)),
+        Auth::Merchant(t) => rb.bearer_auth(t),
     };
     for (k, v) in &p.headers {
         rb = rb.header(
@@ -1076,6 +1129,7 @@ async fn fire(client: Client, base: Arc<String>, ops: Arc<Vec<Op>>, p: Probe) ->
     match sent {
         Err(e) => Outcome {
             op: p.op,
+            auth: p.auth.name(),
             status: 0,
             title: None,
             early_closes,
@@ -1107,6 +1161,7 @@ async fn fire(client: Client, base: Arc<String>, ops: Arc<Vec<Op>>, p: Probe) ->
             }
             Outcome {
                 op: p.op,
+                auth: p.auth.name(),
                 status,
                 title,
                 early_closes,
@@ -1196,6 +1251,37 @@ const ORPHANS: &[&str] = &[
 // The test
 // ---------------------------------------------------------------------------------------
 
+/// The catalog errors of input validation (as [`judge`] names them): an answer carrying one
+/// got past authentication and was refused for what it sent.
+const VALIDATION: &[&str] = &[
+    "INVALID_REQUEST_DATA",
+    "REQUIRED_FIELDS_MISSING",
+    "INVALID_DATA_FOR_THE_FIELD",
+    "PEPAYMENT_VALIDATION_FAILED",
+    "checkout VALIDATION_ERROR",
+    "v3 100006",
+    "v3 100034",
+    "v3 100035",
+];
+
+/// Each credential's answers: at most this share may be 401s…
+const MAX_401_SHARE: f64 = 0.10;
+/// …and at least this share must carry a validation error.
+const MIN_VALIDATION_SHARE: f64 = 0.30;
+
+/// A Checkout namespace of the seeded dealer; returns its name.
+async fn checkout_namespace(app: &TestApp, seed: &Seed, name: &str) -> String {
+    let (st, b) = TestApp::send(
+        app.op(Method::POST, "/payment/checkout/v1/namespaces")
+            .json(&json!({
+                "namespace": name, "name": format!("Namespace {name}"), "dealerUuid": seed.dealer,
+                "departmentUuid": seed.department, "dealerAssociateUUID": seed.associate})),
+    )
+    .await;
+    assert_eq!(st, 201, "{b}");
+    name.to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_operation_survives_hostile_input() {
     let started = Instant::now();
@@ -1215,6 +1301,39 @@ async fn every_operation_survives_hostile_input() {
     let (st, pr) = app.payment_request(&seed, json!({})).await;
     assert_eq!(st, 201, "{pr}");
     let short_url = pr["paymentRequest"]["shortUrl"].as_str().unwrap();
+    // A Checkout merchant (namespace, API key, access token, session), and a second
+    // namespace for the operator's namespace routes.
+    let namespace = checkout_namespace(&app, &seed, "hostile").await;
+    let victim_namespace = checkout_namespace(&app, &seed, "hostile-victim").await;
+    let (st, key) = TestApp::send(
+        app.op(
+            Method::POST,
+            &format!("/payment/checkout/v1/namespaces/{namespace}/api-keys"),
+        )
+        .json(&json!({})),
+    )
+    .await;
+    assert_eq!(st, 201, "{key}");
+    let (st, tok) = TestApp::send(
+        app.req(
+            Method::POST,
+            &format!("/payment/checkout/v1/namespaces/{namespace}/token"),
+        )
+        .json(&json!({"apiKey": key["apiKey"]})),
+    )
+    .await;
+    assert_eq!(st, 200, "{tok}");
+    let merchant = Arc::new(tok["accessToken"].as_str().unwrap().to_string());
+    let (st, session) = TestApp::send(
+        app.req(
+            Method::POST,
+            &format!("/payment/checkout/v1/namespaces/{namespace}/sessions"),
+        )
+        .bearer_auth(&*merchant)
+        .json(&json!({"referenceId": "hostile-1", "amount": 42.50})),
+    )
+    .await;
+    assert_eq!(st, 201, "{session}");
     let world = World {
         payment_request: pr["paymentRequest"]["guid"].as_str().unwrap().to_string(),
         short_code: short_url.rsplit('/').next().unwrap().to_string(),
@@ -1223,6 +1342,9 @@ async fn every_operation_survives_hostile_input() {
             .await
             .uuid,
         seed,
+        namespace,
+        victim_namespace,
+        session: session["id"].as_str().unwrap().to_string(),
         counter: AtomicU64::new(0),
     };
     let caller = app
@@ -1231,7 +1353,7 @@ async fn every_operation_survives_hostile_input() {
     let caller = Arc::new((caller.username, caller.secret));
 
     let before = counts(&app).await;
-    let all = probes(&spec, &ops, &world, &caller);
+    let all = probes(&spec, &ops, &world, &caller, &merchant);
     let sent = all.len();
     let per_op_probes = all.iter().fold(vec![0usize; ops.len()], |mut v, p| {
         v[p.op] += 1;
@@ -1296,6 +1418,54 @@ async fn every_operation_survives_hostile_input() {
         .collect();
     let wrong: usize = groups.values().map(|g| g.0).sum();
 
+    // The sweep reached the validation: a credential that stopped working (a broken
+    // operator token, partner secret or merchant token) would turn its half of the sweep
+    // into 401s that pass every check above.
+    let validation = |o: &Outcome| o.title.as_deref().is_some_and(|t| VALIDATION.contains(&t));
+    // Per credential: (answers, 401s, validation errors).
+    let mut per_auth: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    // Per operation, the credentialed answers: (answers, 401s, validation errors).
+    let mut per_op = vec![(0usize, 0usize, 0usize); ops.len()];
+    for o in outcomes.iter().filter(|o| o.auth != "anonymous") {
+        for e in [per_auth.entry(o.auth).or_default(), &mut per_op[o.op]] {
+            e.0 += 1;
+            e.1 += usize::from(o.status == 401);
+            e.2 += usize::from(validation(o));
+        }
+    }
+    for auth in ["operator", "partner", "merchant"] {
+        let (n, unauthorized, valid) = per_auth.get(auth).copied().unwrap_or_default();
+        if n == 0 {
+            failures.push(format!("no request was sent as the {auth}"));
+            continue;
+        }
+        if unauthorized as f64 > MAX_401_SHARE * n as f64 {
+            failures.push(format!(
+                "{unauthorized} of the {auth}'s {n} requests were answered 401: its credential does not work"
+            ));
+        }
+        if (valid as f64) < MIN_VALIDATION_SHARE * n as f64 {
+            failures.push(format!(
+                "only {valid} of the {auth}'s {n} requests got a validation error: the sweep did not reach the validation"
+            ));
+        }
+    }
+    for (i, op) in ops.iter().enumerate() {
+        let (n, unauthorized, valid) = per_op[i];
+        if 2 * unauthorized >= n && n > 0 {
+            failures.push(format!(
+                "{}: {unauthorized} of its {n} requests with credentials were answered 401",
+                op.label()
+            ));
+        }
+        if op.body.is_some() && op.family() != Family::Html && valid == 0 {
+            failures.push(format!(
+                "{}: none of its {n} requests with credentials got a validation error",
+                op.label()
+            ));
+        }
+    }
+
     // The server is still healthy and still writes.
     let (st, _) = TestApp::send(app.req(Method::GET, "/healthz")).await;
     assert_eq!(st, 200, "/healthz after the sweep");
@@ -1350,13 +1520,15 @@ async fn every_operation_survives_hostile_input() {
     assert_eq!(st, 200, "a valid write after the sweep: {b}");
 
     println!(
-        "hostile_input [{}]: {} operations swept, {} requests ({} oversized retried after an early close) in {:.1}s, statuses {:?}, error titles {:?}",
+        "hostile_input [{}]: {} operations swept, {} requests ({} oversized retried after an early close) in {:.1}s, statuses {:?}, \
+         (answers, 401s, validation errors) per credential {:?}, error titles {:?}",
         backend(),
         ops.len(),
         sent,
         early_closes,
         started.elapsed().as_secs_f64(),
         statuses,
+        per_auth,
         titles
     );
     assert!(

@@ -101,17 +101,68 @@ impl Rig {
     }
 }
 
-/// One charge under `fault` (switched on for one charge call): checks the answer is honest
-/// and the outcome matches the processor. Returns (attempt, confirm answer, final attempt).
-async fn charge_under(rig: &Rig, what: &str, fault: Value, amount: f64) -> (String, Value) {
+/// What one fault row is documented to end with (see the table above).
+struct Expected {
+    /// The confirm answer: 200 with the final outcome, or 202 InProgress (outcome unknown).
+    answer: u16,
+    /// The attempt's final status, and its `responseDescription` where the row names one.
+    status: &'static str,
+    description: Option<&'static str>,
+    /// How often the resolver asked the processor about the key: 0 when the confirm itself
+    /// settled the attempt, 1 when the answer was unknown and the resolver settled it.
+    resolves: u64,
+    /// The confirm cannot have been answered sooner (the fault's delay, or the timeout).
+    answered_after: Duration,
+}
+
+/// One charge under `fault` (switched on for one charge call): checks the answer is the
+/// row's documented one and honest, that the fault really hit this charge, who settled the
+/// attempt, and that the outcome matches the processor. Returns (attempt, final attempt).
+async fn charge_under(
+    rig: &Rig,
+    what: &str,
+    fault: Value,
+    amount: f64,
+    want: Expected,
+) -> (String, Value) {
+    let mode = fault["mode"].as_str().unwrap().to_string();
     rig.fault(fault).await;
     let sent = Instant::now();
     let (uuid, answer) = rig.pay(amount, true).await;
     let answered = sent.elapsed();
     let a = rig.settle(&uuid).await;
     assert_honest(what, &answer, &a);
+    assert_eq!(
+        answer.0, want.answer,
+        "{what}: the documented answer is {}: {}",
+        want.answer, answer.1
+    );
+    assert!(
+        answered >= want.answered_after,
+        "{what}: answered after {answered:?}, before the fault could have played out ({:?})",
+        want.answered_after
+    );
+    assert_eq!(a["status"], want.status, "{what}: {a}");
+    if let Some(d) = want.description {
+        assert_eq!(a["responseDescription"], d, "{what}: {a}");
+    }
     assert_matches_ledger(&rig.sandbox.base, what, &a).await;
     assert_eq!(rig.calls("charge", &uuid).await, 1, "{what}: charge calls");
+    assert_eq!(
+        sandbox_injected(&rig.sandbox.base, "charge", &uuid).await,
+        vec![mode],
+        "{what}: the fault did not hit this charge"
+    );
+    assert_eq!(
+        rig.calls("resolve", &uuid).await,
+        want.resolves,
+        "{what}: resolver calls ({})",
+        if want.resolves == 0 {
+            "the confirm knew the outcome: nothing to resolve"
+        } else {
+            "the outcome was unknown: the resolver settles it, once"
+        }
+    );
     eprintln!(
         "{what}: answered {} after {answered:?}, ended {} ({}) after {:?}",
         answer.0,
@@ -164,52 +215,76 @@ async fn every_processor_fault_ends_consistent() {
         .unwrap();
     assert_eq!(r.status(), 400);
 
-    // A slow answer inside the timeout: the honest 200.
-    let (_, a) = charge_under(
+    let timeout = Duration::from_secs(1);
+    // A slow answer inside the timeout: the honest 200 with the final outcome, settled by
+    // the confirm itself (the resolver never asks).
+    charge_under(
         &rig,
         "slow 200 ms",
         json!({"mode": "slow", "delayMs": 200, "count": 1}),
         1.00,
+        Expected {
+            answer: 200,
+            status: "Succeeded",
+            description: None,
+            resolves: 0,
+            answered_after: Duration::from_millis(200),
+        },
     )
     .await;
-    assert_eq!(a["status"], "Succeeded");
 
-    // Charged at once, answered after the timeout.
-    let (_, a) = charge_under(
+    // Charged at once, answered after the timeout: the outcome is unknown when the confirm
+    // answers (202 InProgress); the resolver asks the processor and records the charge.
+    charge_under(
         &rig,
         "slow 1500 ms",
         json!({"mode": "slow", "delayMs": 1500, "count": 1}),
         1.01,
+        Expected {
+            answer: 202,
+            status: "Succeeded",
+            description: None,
+            resolves: 1,
+            answered_after: timeout,
+        },
     )
     .await;
-    assert_eq!(a["status"], "Succeeded");
 
     // Never recorded, never answered in time: abandoned, and the key is dead.
-    let (uuid, a) = charge_under(
+    let (uuid, _) = charge_under(
         &rig,
         "hang",
         json!({"mode": "hang", "delayMs": 2500, "count": 1}),
         1.02,
+        Expected {
+            answer: 202,
+            status: "Failed",
+            description: Some("abandoned"),
+            resolves: 1,
+            answered_after: timeout,
+        },
     )
     .await;
-    assert_eq!(
-        (a["status"].as_str(), a["responseDescription"].as_str()),
-        (Some("Failed"), Some("abandoned"))
-    );
     let e = ledger_entry(&rig.sandbox.base, &uuid).await.unwrap();
     assert_eq!(e["status"], "abandoned", "{e}");
 
     // Handled after the client gave up: the resolver gave up on the key first, so the late
     // charge is declined — nothing charged, the attempt Failed, both sides agree.
     let sent = Instant::now();
-    let (uuid, a) = charge_under(
+    let (uuid, _) = charge_under(
         &rig,
         "late",
         json!({"mode": "late", "delayMs": 2500, "count": 1}),
         1.03,
+        Expected {
+            answer: 202,
+            status: "Failed",
+            description: Some("abandoned"),
+            resolves: 1,
+            answered_after: timeout,
+        },
     )
     .await;
-    assert_eq!(a["status"], "Failed", "{a}");
     // Wait for the late request to have been handled at the processor, then look again.
     let late_done = sent + Duration::from_millis(3500);
     if let Some(wait) = late_done.checked_duration_since(Instant::now()) {
@@ -223,15 +298,21 @@ async fn every_processor_fault_ends_consistent() {
     let a = rig.api.attempt(&uuid).await.unwrap().1;
     assert_eq!(a["paymentAttempt"]["status"], "Failed");
 
-    // HTTP 500 before charging.
-    let (_, a) = charge_under(
+    // HTTP 500 before charging: unknown to us, never seen by the processor: abandoned.
+    charge_under(
         &rig,
         "500 before",
         json!({"mode": "error_before", "count": 1}),
         1.04,
+        Expected {
+            answer: 202,
+            status: "Failed",
+            description: Some("abandoned"),
+            resolves: 1,
+            answered_after: Duration::ZERO,
+        },
     )
     .await;
-    assert_eq!(a["status"], "Failed");
 
     // HTTP 500 after charging; retries of the confirm never reach the processor.
     rig.fault(json!({"mode": "error_after", "count": 1})).await;
@@ -246,17 +327,33 @@ async fn every_processor_fault_ends_consistent() {
     let (st, b) = rig.api.confirm(&uuid, VISA, true).await.unwrap();
     assert_eq!(st, 409, "retry after settlement: {b}");
     assert_eq!(rig.calls("charge", &uuid).await, 1, "charged once");
+    assert_eq!(
+        sandbox_injected(&rig.sandbox.base, "charge", &uuid).await,
+        ["error_after"]
+    );
+    assert_eq!(
+        rig.calls("resolve", &uuid).await,
+        1,
+        "settled by the resolver"
+    );
     let charged_txn = a["transaction"]["uuid"].as_str().unwrap().to_string();
 
-    // The connection dropped after charging.
-    let (_, a) = charge_under(
+    // The connection dropped after charging: no answer, so 202 InProgress; the resolver
+    // finds the charge and records it.
+    charge_under(
         &rig,
         "drop after",
         json!({"mode": "drop_after", "count": 1}),
         1.06,
+        Expected {
+            answer: 202,
+            status: "Succeeded",
+            description: None,
+            resolves: 1,
+            answered_after: Duration::ZERO,
+        },
     )
     .await;
-    assert_eq!(a["status"], "Succeeded");
 
     // The resolver's own calls fail twice: it settles on a later pass.
     rig.fault(json!({"mode": "error_after", "count": 1})).await;
@@ -270,6 +367,10 @@ async fn every_processor_fault_ends_consistent() {
         rig.calls("resolve", &uuid).await,
         3,
         "two failed passes, one good"
+    );
+    assert_eq!(
+        sandbox_injected(&rig.sandbox.base, "resolve", &uuid).await,
+        ["error_before", "error_before"]
     );
     assert_eq!(rig.calls("charge", &uuid).await, 1);
 
@@ -287,6 +388,10 @@ async fn every_processor_fault_ends_consistent() {
         rig.calls("refund", &refund).await,
         2,
         "once faulted, once by the resolver"
+    );
+    assert_eq!(
+        sandbox_injected(&rig.sandbox.base, "refund", &refund).await,
+        ["error_after"]
     );
     assert_eq!(
         invoice_refunded(&rig.db, s(&rig.d, "invoiceGuid")).await,
@@ -313,8 +418,19 @@ async fn every_processor_fault_ends_consistent() {
         .await
         .unwrap();
     assert_eq!(st, 202, "capture: {b}");
+    assert_eq!(b["paymentAttempt"]["status"], "InProgress", "{b}");
     let a = rig.settle(&uuid).await;
     assert_eq!(a["status"], "Succeeded", "{a}");
+    assert_eq!(
+        sandbox_injected(&rig.sandbox.base, "capture", &uuid).await,
+        ["drop_after"]
+    );
+    assert_eq!(rig.calls("capture", &uuid).await, 1);
+    assert_eq!(
+        rig.calls("resolve", &uuid).await,
+        1,
+        "settled by the resolver"
+    );
     let e = ledger_entry(&rig.sandbox.base, &uuid).await.unwrap();
     assert_eq!(e["status"], "approved", "{e}");
     assert_eq!(

@@ -364,6 +364,45 @@ fn check_answer(
     Ok(())
 }
 
+/// Whether an answer is a catalog error of input validation (`100006 INVALID_REQUEST_DATA`,
+/// `100026 PEPAYMENT_VALIDATION_FAILED`, `100034 REQUIRED_FIELDS_MISSING`, `100035
+/// INVALID_DATA_FOR_THE_FIELD`, `9300004 VALIDATION_ERROR`): the request got past
+/// authentication and was refused for its body.
+fn is_validation_error(op: &Op, (status, _, body): &(u16, String, Vec<u8>)) -> bool {
+    if !(400..500).contains(status) {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    let v1_entries = [
+        v1::INVALID_REQUEST_DATA,
+        v1::PEPAYMENT_VALIDATION_FAILED,
+        v1::REQUIRED_FIELDS_MISSING,
+        v1::INVALID_DATA_FOR_THE_FIELD,
+    ];
+    match api::error::Family::of(&op.template) {
+        api::error::Family::V1 => v["errors"].as_array().is_some_and(|errors| {
+            errors.iter().any(|e| {
+                v1_entries
+                    .iter()
+                    .any(|c| e["errorCode"].as_i64() == Some(c.code) && e["errorTitle"] == c.title)
+            })
+        }),
+        api::error::Family::V3 => v1_entries
+            .iter()
+            .any(|c| v["error"]["errorCode"].as_str() == Some(&c.code.to_string())),
+        api::error::Family::Checkout => {
+            v["error"]["code"].as_i64() == Some(checkout::VALIDATION_ERROR.code)
+        }
+    }
+}
+
+/// Every operation's answers: at most this share may be 401s, and at least this share must
+/// be validation errors (most generated bodies are wrong somewhere).
+const MAX_401_SHARE: f64 = 0.10;
+const MIN_VALIDATION_SHARE: f64 = 0.25;
+
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
@@ -523,6 +562,7 @@ fn every_json_request_body_survives_arbitrary_input() {
 
     let mut failures = vec![];
     let mut counts = std::collections::BTreeMap::<u16, usize>::new();
+    let mut validation_errors = 0;
     let tally = |counts: &mut std::collections::BTreeMap<u16, usize>, s: u16| {
         *counts.entry(s).or_default() += 1
     };
@@ -530,13 +570,15 @@ fn every_json_request_body_survives_arbitrary_input() {
         let op_started = Instant::now();
         // Arbitrary JSON values: never a 5xx; a refusal is a catalog error; a value that is
         // not an object is always refused.
+        // Every answer's status, and whether it was a validation error.
         let seen = std::cell::RefCell::new(vec![]);
         let r = runner(&op.label(), "values").run(
             &(json_value(keys.clone(), enums.clone()), content_types()),
             |(v, ct)| {
                 let body = serde_json::to_vec(&v).unwrap();
                 let answer = env.send(op, ct, body.clone())?;
-                seen.borrow_mut().push(answer.0);
+                seen.borrow_mut()
+                    .push((answer.0, is_validation_error(op, &answer)));
                 check_answer(op, &body, &answer, !v.is_object())
             },
         );
@@ -546,7 +588,8 @@ fn every_json_request_body_survives_arbitrary_input() {
         // Arbitrary bytes: refused unless they happen to be a JSON object.
         let r = runner(&op.label(), "bytes").run(&(bytes(), content_types()), |(b, ct)| {
             let answer = env.send(op, ct, b.clone())?;
-            seen.borrow_mut().push(answer.0);
+            seen.borrow_mut()
+                .push((answer.0, is_validation_error(op, &answer)));
             let object = serde_json::from_slice::<Value>(&b).is_ok_and(|v| v.is_object());
             check_answer(op, &b, &answer, !object)
         });
@@ -562,15 +605,39 @@ fn every_json_request_body_survives_arbitrary_input() {
             failures.push(format!("{} (text/plain): {e}", op.label()));
         }
         let seen = seen.into_inner();
+        // The properties are only as good as the share of bodies that reached the
+        // validation: credentials that stopped working would make every answer a 401 (or
+        // another refusal before the body is looked at), which passes every check above.
+        let n = seen.len();
+        let unauthorized = seen.iter().filter(|(s, _)| *s == 401).count();
+        let validation = seen.iter().filter(|(_, v)| *v).count();
+        if n == 0 {
+            failures.push(format!("{}: no request was sent", op.label()));
+        } else {
+            if unauthorized as f64 > MAX_401_SHARE * n as f64 {
+                failures.push(format!(
+                    "{} ({:?}): {unauthorized} of {n} answers were 401: the credentials do not work",
+                    op.label(),
+                    op.auth
+                ));
+            }
+            if (validation as f64) < MIN_VALIDATION_SHARE * n as f64 {
+                failures.push(format!(
+                    "{} ({:?}): only {validation} of {n} answers were validation errors: the bodies did not reach the validation",
+                    op.label(),
+                    op.auth
+                ));
+            }
+        }
         if std::env::var_os("DEALERPAY_PROPTEST_VERBOSE").is_some() {
             println!(
-                "{}: {} requests in {:.2}s",
+                "{}: {n} requests ({unauthorized} 401s, {validation} validation errors) in {:.2}s",
                 op.label(),
-                seen.len(),
                 op_started.elapsed().as_secs_f64()
             );
         }
-        seen.into_iter().for_each(|s| tally(&mut counts, s));
+        validation_errors += validation;
+        seen.into_iter().for_each(|(s, _)| tally(&mut counts, s));
     }
 
     // The server is still healthy.
@@ -579,12 +646,13 @@ fn every_json_request_body_survives_arbitrary_input() {
         .block_on(TestApp::send(env.app.req(Method::GET, "/readyz")));
     assert_eq!(st, 200, "/readyz after the properties");
     println!(
-        "properties [{}]: {} JSON operations × {} cases × 2 properties in {:.1}s; statuses {:?}",
+        "properties [{}]: {} JSON operations × {} cases × 2 properties in {:.1}s; statuses {:?}, {} validation errors",
         backend(),
         ops.len(),
         cases(),
         started.elapsed().as_secs_f64(),
-        counts
+        counts,
+        validation_errors
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -454,6 +454,119 @@ pub async fn sandbox_calls(sandbox: &str, op: &str, key: &str) -> u64 {
     v["calls"][op][key].as_u64().unwrap_or(0)
 }
 
+/// The modes of the faults the sandbox injected into calls of `op` with `key`, in order
+/// (needs `--fault-injection`): proof that a fault switched on really hit that call.
+pub async fn sandbox_injected(sandbox: &str, op: &str, key: &str) -> Vec<String> {
+    let r = Client::new()
+        .get(format!("{sandbox}/sandbox/faults"))
+        .send()
+        .await
+        .expect("fault switch answers");
+    let v: Value = r.json().await.unwrap();
+    v["injected"][op][key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| m.as_str().expect("a fault mode").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Milliseconds since the Unix epoch (the clock the sandbox stamps its call log with).
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// One call the sandbox logged durably (`--fault-injection`; see
+/// `connectors::sandbox::CALL_LOG`): it survives the sandbox being killed and restarted.
+#[derive(Debug, Clone)]
+pub struct LoggedCall {
+    /// `charge` or `resolve`.
+    pub op: String,
+    pub key: String,
+    /// This call created the key's ledger row.
+    pub fresh: bool,
+    /// The ledger row's status after the call.
+    pub status: String,
+    /// When the sandbox handled it (ms since the epoch).
+    pub at: i64,
+}
+
+impl LoggedCall {
+    /// A charge call that left the charge approved (or authorized): money taken by it.
+    pub fn took_money(&self) -> bool {
+        self.op == "charge" && (self.status == "approved" || self.status == "authorized")
+    }
+}
+
+/// Every call in the call log of the sandbox ledger at `ledger`, oldest first.
+pub async fn sandbox_call_log(ledger: &str) -> Vec<LoggedCall> {
+    let db = db::Db::connect(ledger).await.unwrap();
+    let calls: Vec<(String, String, i64, String, i64)> = rows(
+        &db,
+        "SELECT op, key, fresh, status, at FROM sandbox_calls ORDER BY at",
+        vec![],
+    )
+    .await;
+    db.close().await;
+    calls
+        .into_iter()
+        .map(|(op, key, fresh, status, at)| LoggedCall {
+            op,
+            key,
+            fresh: fresh == 1,
+            status,
+            at,
+        })
+        .collect()
+}
+
+/// The logged calls of `op` for `key`.
+pub fn calls_for<'a>(log: &'a [LoggedCall], op: &str, key: &str) -> Vec<&'a LoggedCall> {
+    log.iter().filter(|c| c.op == op && c.key == key).collect()
+}
+
+/// The idempotency keys the processor was asked to charge twice in a way that took money
+/// twice (two charge calls that each left it approved), or at all twice — the engine sends
+/// one charge per attempt, whatever crashed — described; and how many keys were charged.
+/// The ledger's key would absorb a second charge; the call log sees it.
+pub fn charged_twice(log: &[LoggedCall]) -> (Vec<String>, usize) {
+    let mut per_key = std::collections::BTreeMap::<&str, (usize, usize)>::new();
+    for c in log.iter().filter(|c| c.op == "charge") {
+        let e = per_key.entry(c.key.as_str()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(c.took_money());
+    }
+    let twice = per_key
+        .iter()
+        .filter(|(_, (calls, _))| *calls > 1)
+        .map(|(key, (calls, took))| {
+            if *took > 1 {
+                format!("{key}: {calls} charge calls, {took} took money: charged twice")
+            } else {
+                format!("{key}: {calls} charge calls ({took} took money)")
+            }
+        })
+        .collect();
+    (twice, per_key.len())
+}
+
+/// Panics if a key was charged twice (see [`charged_twice`]); returns how many keys were
+/// charged.
+pub fn assert_charged_once_per_key(log: &[LoggedCall]) -> usize {
+    let (twice, keys) = charged_twice(log);
+    assert!(
+        twice.is_empty(),
+        "keys sent to the processor's charge more than once:\n{}",
+        twice.join("\n")
+    );
+    keys
+}
+
 /// A v1 client with the demo partner's credentials. Never panics on transport errors: a
 /// server killed under it is part of the tests.
 #[derive(Clone)]
