@@ -36,7 +36,20 @@ fn kind(v: &Value) -> Kind {
 }
 
 /// Every key path (`a.b[].c`) with the kind of its value; arrays descend into their first element.
+/// Every key path of `v`, through every element of every array (not just the first): the
+/// elements of one array must agree on each path's kind, a `null` giving way to a value.
 fn key_paths(v: &Value) -> BTreeMap<String, Kind> {
+    fn put(out: &mut BTreeMap<String, Kind>, path: String, k: Kind) {
+        match out.get(&path) {
+            None | Some(Kind::Null) => {
+                out.insert(path, k);
+            }
+            Some(existing) if k != Kind::Null && *existing != k => {
+                panic!("the elements disagree at {path}: {existing:?} and {k:?}")
+            }
+            Some(_) => {}
+        }
+    }
     fn walk(v: &Value, prefix: &str, out: &mut BTreeMap<String, Kind>) {
         match v {
             Value::Object(map) => {
@@ -46,13 +59,13 @@ fn key_paths(v: &Value) -> BTreeMap<String, Kind> {
                     } else {
                         format!("{prefix}.{k}")
                     };
-                    out.insert(path.clone(), kind(child));
+                    put(out, path.clone(), kind(child));
                     walk(child, &path, out);
                 }
             }
             Value::Array(items) => {
-                if let Some(first) = items.first() {
-                    walk(first, &format!("{prefix}[]"), out);
+                for item in items {
+                    walk(item, &format!("{prefix}[]"), out);
                 }
             }
             _ => {}
