@@ -25,6 +25,46 @@ async fn a_wrong_method_under_a_documented_prefix_is_405() {
     assert_eq!(st, 404, "GET {path}: {b}");
 }
 
+/// A timestamp late in 9999 with a negative offset is in year 10000 in UTC, which an answer
+/// cannot write in RFC 3339 (it wrote `10000-01-01T…`, breaking `format: date-time`): requests
+/// take the years 1900–9998, and whatever they take is written back as a four-digit year.
+#[tokio::test]
+async fn accepted_timestamps_are_written_back_as_rfc3339() {
+    let app = TestApp::spawn().await;
+    let s = app.seed(10.0).await;
+    let order = |date: &str| {
+        json!({
+            "orderNumber": format!("RO-{}", &s.order[..8]), "orderType": "RO", "amount": 10.0,
+            "departmentUuid": s.department, "customerUuid": s.customer, "orderDate": date
+        })
+    };
+    let path = format!(
+        "/payment/kpayment/v1/dealers/{}/orders/{}",
+        s.dealer, s.order
+    );
+    for (date, written) in [
+        ("9998-12-31T23:30:00-23:59", "9999-01-01T23:29:00.000Z"),
+        ("1900-01-01T00:00:00+01:00", "1899-12-31T23:00:00.000Z"),
+    ] {
+        let (st, b) = app.put_op(&path, order(date)).await;
+        assert_eq!(st, 200, "{date}: {b}");
+        assert_eq!(b["dealerOrder"]["orderDate"], written, "{date}");
+    }
+    for date in [
+        "9999-12-31T23:30:00-05:00",
+        "9999-01-01T00:00:00Z",
+        "1899-12-31T23:00:00Z",
+    ] {
+        let (st, b) = app.put_op(&path, order(date)).await;
+        assert_eq!(st, 400, "{date}: {b}");
+        let d = v1_error(&b, "INVALID_DATA_FOR_THE_FIELD");
+        assert!(
+            d.starts_with("orderDate: must be an RFC 3339 timestamp"),
+            "{d}"
+        );
+    }
+}
+
 /// A struct inside a body is a JSON object: serde's derived structs also read a JSON array
 /// (its elements bound to the fields in order), which took `"profile": [null, null]` for an
 /// empty profile, `"paymentDealer": ["<uuid>"]` for a reference, and so on.
