@@ -127,3 +127,58 @@ async fn nested_objects_sent_as_arrays_are_refused() {
         "{d}"
     );
 }
+
+/// Passwords are 12 to 256 *characters*, as the error and the reset page say; the upper bound
+/// counted UTF-8 bytes, so a 100-character password of accented letters was refused (and the
+/// reset page, which counts characters, let it through to that refusal).
+#[tokio::test]
+async fn password_lengths_count_characters() {
+    let app = TestApp::spawn().await;
+    let s = app.seed(10.0).await;
+    let ns = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let (st, b) = TestApp::send(
+        app.op(Method::POST, "/payment/checkout/v1/namespaces")
+            .json(&json!({
+        "namespace": ns, "name": "Shop", "dealerUuid": s.dealer,
+        "departmentUuid": s.department, "dealerAssociateUUID": s.associate})),
+    )
+    .await;
+    assert_eq!(st, 201, "{b}");
+    let (st, b) = TestApp::send(
+        app.op(
+            Method::POST,
+            &format!("/payment/checkout/v1/namespaces/{ns}/api-keys"),
+        )
+        .json(&json!({})),
+    )
+    .await;
+    assert_eq!(st, 201, "{b}");
+    let (st, b) = TestApp::send(
+        app.req(
+            Method::POST,
+            &format!("/payment/checkout/v1/namespaces/{ns}/token"),
+        )
+        .json(&json!({"apiKey": b["apiKey"]})),
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    let token = b["accessToken"].as_str().unwrap().to_string();
+    let user = |email: &str, password: String| {
+        app.req(
+            Method::POST,
+            &format!("/payment/checkout/v1/namespaces/{ns}/users"),
+        )
+        .bearer_auth(&token)
+        .json(&json!({"email": email, "password": password}))
+    };
+    let (st, b) = TestApp::send(user("a@shop.example", "é".repeat(256))).await;
+    assert_eq!(st, 201, "{b}");
+    let (st, b) = TestApp::send(user("b@shop.example", "é".repeat(257))).await;
+    assert_eq!(st, 400, "{b}");
+    assert_eq!(
+        b["error"]["detail"],
+        "password: must be 12 to 256 characters"
+    );
+    let (st, b) = TestApp::send(user("c@shop.example", "é".repeat(11))).await;
+    assert_eq!(st, 400, "{b}");
+}
