@@ -16,6 +16,29 @@ and believes its retries are safe must hear that they are not).
 import re
 
 import schemathesis
+from hypothesis.internal import lambda_sources
+
+# Not about the API: under this machine's CPython 3.11.7, `ast.parse` now and then raises
+# `SystemError: AST constructor recursion depth mismatch` in a worker thread (schemathesis runs
+# two; Hypothesis changes the interpreter-wide recursion limit around its draws, the likely
+# trigger — a single thread parsing the same file never fails). Hypothesis parses source files
+# only to *describe* the lambdas of a strategy (its repr), and the error aborted an operation as
+# a "Runtime Error". Such a description is retried, then falls back to an "unknown" one, as
+# Hypothesis' own when it cannot tell; generation and checks are untouched.
+_describe_lambda = lambda_sources._lambda_description
+
+
+def _describe_lambda_despite_the_race(f, *args, **kwargs):
+    for _ in range(3):
+        try:
+            return _describe_lambda(f, *args, **kwargs)
+        except SystemError as e:
+            if "recursion depth mismatch" not in str(e):
+                raise
+    return "lambda: <unknown>"
+
+
+lambda_sources._lambda_description = _describe_lambda_despite_the_race
 
 SHAPE = re.compile(
     r"(: is required$|: must be a UUID|: must be an RFC 3339 timestamp|: must be one of|"

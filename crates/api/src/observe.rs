@@ -142,12 +142,23 @@ pub async fn buffer_body(State(app): State<AppState>, req: Request, next: Next) 
         .await
 }
 
-/// The three routes whose pages list their statuses; they answer only with those.
+/// The three routes whose pages list their statuses; they answer only with those. Exactly
+/// those routes: `GET …/paymentrequest/{guid}/expire` (a route of ours that takes POST) or a
+/// path with more segments is not the documented read, and answers 405 or 404 like any other.
 pub fn is_documented(method: &Method, path: &str) -> bool {
+    /// One non-empty path segment.
+    fn segment(s: &str) -> bool {
+        !s.is_empty() && !s.contains('/')
+    }
     (method == Method::POST && path == "/payment/kpayment/v1/prepayment")
         || (method == Method::GET
-            && (path.starts_with("/payment/kpayment/v1/paymentrequest/")
-                || (path.starts_with("/payment/v3/department/") && path.ends_with("/status"))))
+            && (path
+                .strip_prefix("/payment/kpayment/v1/paymentrequest/")
+                .is_some_and(segment)
+                || path
+                    .strip_prefix("/payment/v3/department/")
+                    .and_then(|rest| rest.strip_suffix("/status"))
+                    .is_some_and(segment)))
 }
 
 /// Innermost layer: renders `ApiError`s in the route family's envelope, turns framework

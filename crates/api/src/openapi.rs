@@ -10,6 +10,13 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod requests;
+
+/// A canonical UUID. `format: uuid` alone is an annotation: fuzzers may still send "" as a
+/// valid value.
+const UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$(?!\\n)";
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -100,10 +107,14 @@ impl Modify for IdempotencyKey {
                 continue;
             };
             let params = op.parameters.get_or_insert_with(Vec::new);
-            if !params
-                .iter()
-                .any(|p| p.name.eq_ignore_ascii_case("Idempotency-Key"))
-            {
+            let declared = params
+                .iter_mut()
+                .find(|p| p.name.eq_ignore_ascii_case("Idempotency-Key"));
+            if let Some(p) = declared {
+                // A route's own declaration (`Option<String>`) keeps its description and
+                // gets the rule the middleware applies.
+                p.schema = Some(schema.clone().into());
+            } else {
                 params.push(
                     ParameterBuilder::new()
                         .name("Idempotency-Key")
@@ -242,6 +253,7 @@ pub fn json() -> &'static str {
         let mut doc: serde_json::Value =
             serde_json::to_value(spec()).expect("the OpenAPI document serialises");
         uuid_formats(&mut doc);
+        requests::apply(&mut doc);
         serde_json::to_string_pretty(&doc).expect("the OpenAPI document serialises")
     })
 }
@@ -250,11 +262,13 @@ pub fn json() -> &'static str {
 /// parameters and body properties named `…Uuid`/`…UUID`/`…Guid`/`…GUID`/`guid`, so clients and fuzzers
 /// send well-formed ones and the document matches the validation.
 fn uuid_formats(doc: &mut serde_json::Value) {
-    const UUID_PATTERN: &str =
-        "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$(?!\\n)";
     fn is_uuid_name(name: &str) -> bool {
+        // A department's calendar id is the DMS's free text (`optional_text`, 64 characters),
+        // whatever its name says.
+        const NOT_UUIDS: &[&str] = &["calendarUuid"];
         let n = name.to_ascii_lowercase();
-        n.ends_with("uuid") || n.ends_with("guid") || n == "invoiceid"
+        (n.ends_with("uuid") || n.ends_with("guid") || n == "invoiceid")
+            && !NOT_UUIDS.contains(&name)
     }
     fn mark(schema: &mut serde_json::Value) {
         let is_string = match schema.get("type") {
@@ -264,7 +278,6 @@ fn uuid_formats(doc: &mut serde_json::Value) {
         };
         if is_string && schema.get("format").is_none() && schema.get("enum").is_none() {
             schema["format"] = "uuid".into();
-            // `format` alone is an annotation: fuzzers may still send "" as a valid value.
             schema["pattern"] = UUID_PATTERN.into();
         }
     }

@@ -111,9 +111,14 @@ fn deref<'a>(spec: &'a Value, mut s: &'a Value) -> &'a Value {
     s
 }
 
-/// The schema with `oneOf`/`anyOf`/`allOf` wrappers and a `null` alternative removed.
+/// The schema with `oneOf`/`anyOf`/`allOf` wrappers and a `null` alternative removed. An
+/// object with properties of its own is itself (its `anyOf`/`oneOf` only say which of them
+/// must be present, as a customer's "one of firstName, lastName and company").
 fn concrete<'a>(spec: &'a Value, s: &'a Value) -> &'a Value {
     let s = deref(spec, s);
+    if s.get("properties").is_some() {
+        return s;
+    }
     for key in ["oneOf", "anyOf", "allOf"] {
         if let Some(alts) = s.get(key).and_then(Value::as_array) {
             if let Some(x) = alts

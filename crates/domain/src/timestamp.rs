@@ -34,10 +34,13 @@ impl Timestamp {
             dt.millisecond()
         )
     }
-    /// Accepts any RFC 3339 instant (any offset, any fraction) within years 1900–9999.
+    /// Accepts any RFC 3339 instant (any offset, any fraction) within years 1900–9998, as
+    /// written (in its own offset). Not 9999: late in that year a negative offset puts the
+    /// instant in year 10000 in UTC, which [`Self::to_rfc3339`] cannot write (RFC 3339 years
+    /// have four digits).
     pub fn parse(s: &str) -> Option<Timestamp> {
         let dt = OffsetDateTime::parse(s, &Rfc3339).ok()?;
-        if !(1900..=9999).contains(&dt.year()) {
+        if !(1900..=9998).contains(&dt.year()) {
             return None;
         }
         Some(Timestamp((dt.unix_timestamp_nanos() / 1_000_000) as i64))
@@ -83,5 +86,29 @@ mod tests {
         let t = Timestamp::parse("2025-03-28T13:34:46+02:00").unwrap();
         assert_eq!(t.to_rfc3339(), "2025-03-28T11:34:46.000Z");
         assert!(Timestamp::parse("yesterday").is_none());
+    }
+
+    #[test]
+    fn every_accepted_instant_writes_back_as_rfc3339() {
+        for s in [
+            "1900-01-01T00:00:00+23:59",
+            "1900-01-01T00:00:00-23:59",
+            "9998-12-31T23:59:59.999-23:59",
+            "9998-12-31T23:59:59.999+23:59",
+        ] {
+            let t = Timestamp::parse(s).unwrap_or_else(|| panic!("{s}"));
+            let back = t.to_rfc3339();
+            assert_eq!(back.len(), "2025-03-28T11:34:46.794Z".len(), "{s} → {back}");
+            let again = OffsetDateTime::parse(&back, &Rfc3339).expect(&back);
+            assert_eq!(again.unix_timestamp_nanos() / 1_000_000, t.millis() as i128);
+        }
+        for s in [
+            "9999-12-31T23:00:00-05:00",
+            "9999-01-01T00:00:00Z",
+            "1899-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+        ] {
+            assert!(Timestamp::parse(s).is_none(), "{s}");
+        }
     }
 }

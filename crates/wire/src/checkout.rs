@@ -120,6 +120,7 @@ pub struct SessionCreate {
     pub amount: Option<Money>,
     /// Only USD.
     pub currency: Option<String>,
+    #[serde(default, deserialize_with = "crate::object::optional_object")]
     pub customer: Option<CheckoutCustomerRef>,
     /// `automatic` (default) or `manual`.
     pub capture_method: Option<String>,
@@ -175,6 +176,7 @@ pub struct IntentCreate {
     pub amount: Option<Money>,
     /// `card` (default) or `pin_debit`; must be one the session allows.
     pub payment_method: Option<String>,
+    #[serde(default, deserialize_with = "crate::object::optional_object")]
     pub card: Option<CardInput>,
     /// A processor token instead of card details (sandbox: `tok_visa`, …).
     pub token: Option<String>,

@@ -56,9 +56,9 @@ pub struct DealerSettings {
 #[serde(rename_all = "camelCase")]
 pub struct DealerUpsert {
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::object")]
     pub settings: DealerSettingsInput,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::object")]
     pub profile: DealerProfile,
 }
 
@@ -81,7 +81,7 @@ pub struct DepartmentUpsert {
     pub name: Option<String>,
     /// One of SERVICE, PARTS, SALES, BODY_SHOP, FINANCE, OTHER.
     pub department_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::object")]
     pub profile: DepartmentProfile,
 }
 
@@ -104,7 +104,7 @@ pub struct AssociateUpsert {
     pub last_name: Option<String>,
     /// The associate's department; an associate without one cannot own a repair order.
     pub department_uuid: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::object")]
     pub profile: AssociateProfile,
 }
 
@@ -132,7 +132,7 @@ pub struct CustomerUpsert {
     /// A blacklisted customer cannot be asked for or make payments.
     #[serde(default)]
     pub blacklisted: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::object")]
     pub profile: CustomerProfile,
 }
 
@@ -160,7 +160,7 @@ pub struct VehicleUpsert {
     pub vin: Option<String>,
     /// Brand, e.g. "Toyota".
     pub make: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::object")]
     pub profile: VehicleProfile,
 }
 
@@ -190,7 +190,7 @@ pub struct OrderUpsert {
     pub vehicle_uuid: Option<String>,
     /// The associate owning the order (RO owner); must belong to a department.
     pub dealer_associate_uuid: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::object")]
     pub profile: OrderProfile,
 }
 
@@ -237,9 +237,13 @@ pub struct UserRef {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceUpsert {
+    #[serde(default, deserialize_with = "crate::object::optional_object")]
     pub payment_dealer: Option<DealerRef>,
+    #[serde(default, deserialize_with = "crate::object::optional_object")]
     pub payment_dealer_order: Option<DealerOrderRef>,
+    #[serde(default, deserialize_with = "crate::object::optional_object")]
     pub payment_customer: Option<CustomerRef>,
+    #[serde(default, deserialize_with = "crate::object::optional_object")]
     pub payment_user: Option<UserRef>,
     pub amount: Option<Money>,
     pub invoice_date: Option<Timestamp>,

@@ -9,6 +9,7 @@ pub mod checkout;
 pub mod common;
 pub mod dealer_data;
 pub mod envelope;
+mod object;
 pub mod payment_request;
 pub mod payment_status;
 pub mod payments;

@@ -33,7 +33,7 @@ pub struct TransactionDetailInput {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionDetailsList {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::object::objects")]
     pub transaction_details: Vec<TransactionDetailInput>,
 }
 
@@ -67,9 +67,11 @@ pub struct PrePaymentRequest {
     /// Deprecated.
     #[serde(rename = "paymentUserID")]
     pub payment_user_id: Option<i64>,
+    #[serde(default, deserialize_with = "crate::object::optional_object")]
     pub current_payment_user: Option<PaymentUserInput>,
     /// Deprecated.
     pub original_payment_user_id: Option<i64>,
+    #[serde(default, deserialize_with = "crate::object::optional_object")]
     pub original_payment_user: Option<PaymentUserInput>,
     /// Deprecated.
     #[serde(rename = "dealerID")]
@@ -99,7 +101,9 @@ pub struct PrePaymentRequest {
     pub signature_data: Option<String>,
     /// Deprecated.
     pub ip_address: Option<String>,
+    #[serde(default, deserialize_with = "crate::object::optional_object")]
     pub transaction_details_list: Option<TransactionDetailsList>,
+    #[serde(default, deserialize_with = "crate::object::optional_object")]
     pub fee_request: Option<FeeRequest>,
     #[schema(value_type = Object)]
     pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
@@ -166,6 +170,7 @@ pub struct CardInput {
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmRequest {
     /// The card. Never stored or logged; we keep brand, last four and a keyed hash.
+    #[serde(default, deserialize_with = "crate::object::optional_object")]
     pub card: Option<CardInput>,
     /// A processor token instead of card details (sandbox: `tok_visa`, `tok_mastercard`, …).
     pub token: Option<String>,

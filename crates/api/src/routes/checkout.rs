@@ -112,7 +112,8 @@ fn card(c: CardInput) -> connectors::Card {
 #[utoipa::path(post, path = "/payment/checkout/v1/namespaces", tag = "checkout",
     request_body = NamespaceCreate,
     responses((status = 201, body = NamespaceView), (status = 400, body = CheckoutErrorEnvelope),
-        (status = 401, body = CheckoutErrorEnvelope), (status = 409, body = CheckoutErrorEnvelope)),
+        (status = 401, body = CheckoutErrorEnvelope), (status = 404, body = CheckoutErrorEnvelope, description = "No such dealer"),
+        (status = 409, body = CheckoutErrorEnvelope)),
     security(("operatorToken" = [])))]
 pub async fn create_namespace(
     State(app): State<AppState>,

@@ -39,8 +39,10 @@ fn email(field: &str, v: &str) -> EngineResult<String> {
     }
 }
 
+/// 12 to 256 characters (characters, as the message and the reset page say: the upper bound
+/// counted UTF-8 bytes, refusing a 100-character password of accented letters).
 fn password(field: &str, v: &str) -> EngineResult<String> {
-    if v.chars().count() < 12 || v.len() > 256 {
+    if !(12..=256).contains(&v.chars().count()) {
         return Err(EngineError::invalid(field, "must be 12 to 256 characters"));
     }
     Ok(v.to_string())
