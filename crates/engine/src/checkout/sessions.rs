@@ -266,7 +266,11 @@ impl Engine {
         if processor != dealer.payment_provider || self.connectors.card(&processor).is_none() {
             return Err(super::bad(
                 co::INVALID_PAYMENT_PROCESSOR,
-                format!("processor: {processor} is not configured for this merchant"),
+                // Never the value sent (client input, possibly anything): the one we take.
+                format!(
+                    "processor: not configured for this merchant (its processor is {})",
+                    dealer.payment_provider
+                ),
             ));
         }
         let no_customer = || {
