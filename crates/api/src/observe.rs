@@ -102,20 +102,8 @@ pub async fn buffer_body(State(app): State<AppState>, req: Request, next: Next) 
     };
     let limit = app.config.timeouts.body_read;
     if tokio::time::timeout(limit, read).await.is_err() {
-        let path = parts.uri.path();
-        let mut r = if crate::pages::is_page_path(path) {
-            crate::pages::framework_error(
-                StatusCode::REQUEST_TIMEOUT,
-                crate::pages::request_locale(None, &parts.headers),
-            )
-        } else {
-            ApiError::generic(
-                StatusCode::REQUEST_TIMEOUT,
-                crate::error::Generic::Malformed,
-                format!("body: not received within {} seconds", limit.as_secs()),
-            )
-            .render(Family::of(path), is_documented(&parts.method, path))
-        };
+        let detail = format!("body: not received within {} seconds", limit.as_secs());
+        let mut r = refuse_body(&parts, StatusCode::REQUEST_TIMEOUT, detail);
         // The rest of the body may still be on its way: this connection cannot be reused.
         r.headers_mut().insert(
             axum::http::header::CONNECTION,
@@ -124,22 +112,25 @@ pub async fn buffer_body(State(app): State<AppState>, req: Request, next: Next) 
         return r;
     }
     if over {
-        let path = parts.uri.path();
-        if crate::pages::is_page_path(path) {
-            return crate::pages::framework_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                crate::pages::request_locale(None, &parts.headers),
-            );
-        }
-        return ApiError::generic(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            crate::error::Generic::Malformed,
-            format!("body: larger than {} bytes", crate::extract::MAX_BODY_BYTES),
-        )
-        .render(Family::of(path), is_documented(&parts.method, path));
+        let detail = format!("body: larger than {} bytes", crate::extract::MAX_BODY_BYTES);
+        return refuse_body(&parts, StatusCode::PAYLOAD_TOO_LARGE, detail);
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(buf)))
         .await
+}
+
+/// A body refused before any route saw it: a page for the pages, else the route family's
+/// error envelope (the documented routes keep their documented status).
+fn refuse_body(parts: &axum::http::request::Parts, status: StatusCode, detail: String) -> Response {
+    let path = parts.uri.path();
+    if crate::pages::is_page_path(path) {
+        return crate::pages::framework_error(
+            status,
+            crate::pages::request_locale(None, &parts.headers),
+        );
+    }
+    ApiError::generic(status, crate::error::Generic::Malformed, detail)
+        .render(Family::of(path), is_documented(&parts.method, path))
 }
 
 /// The three routes whose pages list their statuses; they answer only with those. Exactly

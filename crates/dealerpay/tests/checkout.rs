@@ -42,26 +42,10 @@ struct Merchant<'a> {
 impl<'a> Merchant<'a> {
     async fn new(app: &'a TestApp) -> Merchant<'a> {
         let seed = app.seed(10.0).await;
-        let ns = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let (st, b) = TestApp::send(
-            app.op(Method::POST, "/payment/checkout/v1/namespaces")
-                .json(&json!({
-            "namespace": ns, "name": "Test Motors Online", "dealerUuid": seed.dealer,
-            "departmentUuid": seed.department, "dealerAssociateUUID": seed.associate})),
-        )
-        .await;
-        assert_eq!(st, 201, "{b}");
-        let (st, b) = TestApp::send(
-            app.op(
-                Method::POST,
-                &format!("/payment/checkout/v1/namespaces/{ns}/api-keys"),
-            )
-            .json(&json!({"label": "web"})),
-        )
-        .await;
-        assert_eq!(st, 201, "{b}");
-        let key = b["apiKey"].as_str().unwrap().to_string();
-        let key_id = b["id"].as_str().unwrap().to_string();
+        let ns = TestApp::new_namespace();
+        app.checkout_namespace(&seed, &ns, "Test Motors Online")
+            .await;
+        let (key, key_id) = app.checkout_key(&ns).await;
         let mut m = Merchant {
             app,
             ns,

@@ -103,6 +103,16 @@ fn card(number: &'static str) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// A seeded invoice of `amount` and the path of its new pay link.
+async fn pay_link(app: &TestApp, amount: f64) -> (Seed, String) {
+    let s = app.seed(amount).await;
+    let (st, b) = app.payment_request(&s, json!({})).await;
+    assert_eq!(st, 201, "{b}");
+    let guid = b["paymentRequest"]["guid"].as_str().unwrap();
+    let page = format!("/pay/{guid}");
+    (s, page)
+}
+
 async fn attempts(app: &TestApp, invoice: &str) -> i64 {
     scalar(
         app.db(),
@@ -117,11 +127,7 @@ async fn attempts(app: &TestApp, invoice: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pay_a_link_from_decline_to_receipt() {
     let app = TestApp::spawn().await;
-    let s = app.seed(120.0).await;
-    let (st, b) = app.payment_request(&s, json!({})).await;
-    assert_eq!(st, 201, "{b}");
-    let guid = b["paymentRequest"]["guid"].as_str().unwrap().to_string();
-    let page = format!("/pay/{guid}");
+    let (s, page) = pay_link(&app, 120.0).await;
     let mut v = Visitor::new(&app);
 
     let (st, html) = v.get(&page).await;
@@ -365,11 +371,7 @@ async fn pages_never_answer_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_amounts_are_read_exactly_or_refused_with_a_field_error() {
     let app = TestApp::spawn().await;
-    let s = app.seed(120.0).await;
-    let (st, b) = app.payment_request(&s, json!({})).await;
-    assert_eq!(st, 201, "{b}");
-    let guid = b["paymentRequest"]["guid"].as_str().unwrap().to_string();
-    let page = format!("/pay/{guid}");
+    let (s, page) = pay_link(&app, 120.0).await;
     let mut v = Visitor::new(&app);
     assert_eq!(v.get(&page).await.0, 200);
     let with_amount = |amount: &'static str| {
@@ -413,11 +415,7 @@ async fn typed_amounts_are_read_exactly_or_refused_with_a_field_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blacklisted_customer_is_told_the_real_reason() {
     let app = TestApp::spawn().await;
-    let s = app.seed(120.0).await;
-    let (st, b) = app.payment_request(&s, json!({})).await;
-    assert_eq!(st, 201, "{b}");
-    let guid = b["paymentRequest"]["guid"].as_str().unwrap().to_string();
-    let page = format!("/pay/{guid}");
+    let (s, page) = pay_link(&app, 120.0).await;
     let mut v = Visitor::new(&app);
     assert_eq!(v.get(&page).await.0, 200);
     // The dealer blocks the customer after the link went out.

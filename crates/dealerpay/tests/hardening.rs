@@ -350,30 +350,9 @@ async fn a_renewed_dealer_token_finds_its_key_and_moves_money_once() {
 /// A Checkout namespace with an access token: (the namespace's route prefix, token).
 async fn merchant(app: &TestApp) -> (String, String) {
     let seed = app.seed(10.0).await;
-    let ns = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let (st, b) = TestApp::send(
-        app.op(Method::POST, "/payment/checkout/v1/namespaces")
-            .json(
-                &json!({"namespace": ns, "name": "Test Motors Online", "dealerUuid": seed.dealer,
-                "departmentUuid": seed.department, "dealerAssociateUUID": seed.associate}),
-            ),
-    )
-    .await;
-    assert_eq!(st, 201, "{b}");
-    let base = format!("/payment/checkout/v1/namespaces/{ns}");
-    let (st, b) = TestApp::send(
-        app.op(Method::POST, &format!("{base}/api-keys"))
-            .json(&json!({"label": "web"})),
-    )
-    .await;
-    assert_eq!(st, 201, "{b}");
-    let (st, b) = TestApp::send(
-        app.req(Method::POST, &format!("{base}/token"))
-            .json(&json!({"apiKey": b["apiKey"]})),
-    )
-    .await;
-    assert_eq!(st, 200, "{b}");
-    (base, b["accessToken"].as_str().unwrap().to_string())
+    let ns = TestApp::new_namespace();
+    let token = app.checkout_merchant(&seed, &ns).await;
+    (format!("/payment/checkout/v1/namespaces/{ns}"), token)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

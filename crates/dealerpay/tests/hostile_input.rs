@@ -1275,17 +1275,6 @@ const MAX_401_SHARE: f64 = 0.10;
 const MIN_VALIDATION_SHARE: f64 = 0.30;
 
 /// A Checkout namespace of the seeded dealer; returns its name.
-async fn checkout_namespace(app: &TestApp, seed: &Seed, name: &str) -> String {
-    let (st, b) = TestApp::send(
-        app.op(Method::POST, "/payment/checkout/v1/namespaces")
-            .json(&json!({
-                "namespace": name, "name": format!("Namespace {name}"), "dealerUuid": seed.dealer,
-                "departmentUuid": seed.department, "dealerAssociateUUID": seed.associate})),
-    )
-    .await;
-    assert_eq!(st, 201, "{b}");
-    name.to_string()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_operation_survives_hostile_input() {
@@ -1308,27 +1297,11 @@ async fn every_operation_survives_hostile_input() {
     let short_url = pr["paymentRequest"]["shortUrl"].as_str().unwrap();
     // A Checkout merchant (namespace, API key, access token, session), and a second
     // namespace for the operator's namespace routes.
-    let namespace = checkout_namespace(&app, &seed, "hostile").await;
-    let victim_namespace = checkout_namespace(&app, &seed, "hostile-victim").await;
-    let (st, key) = TestApp::send(
-        app.op(
-            Method::POST,
-            &format!("/payment/checkout/v1/namespaces/{namespace}/api-keys"),
-        )
-        .json(&json!({})),
-    )
-    .await;
-    assert_eq!(st, 201, "{key}");
-    let (st, tok) = TestApp::send(
-        app.req(
-            Method::POST,
-            &format!("/payment/checkout/v1/namespaces/{namespace}/token"),
-        )
-        .json(&json!({"apiKey": key["apiKey"]})),
-    )
-    .await;
-    assert_eq!(st, 200, "{tok}");
-    let merchant = Arc::new(tok["accessToken"].as_str().unwrap().to_string());
+    let namespace = "hostile".to_string();
+    let merchant = Arc::new(app.checkout_merchant(&seed, &namespace).await);
+    let victim_namespace = "hostile-victim".to_string();
+    app.checkout_namespace(&seed, &victim_namespace, "Namespace hostile-victim")
+        .await;
     let (st, session) = TestApp::send(
         app.req(
             Method::POST,

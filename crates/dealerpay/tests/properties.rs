@@ -468,30 +468,7 @@ fn setup() -> (Env, Vec<Op>, Vec<String>, Vec<String>) {
         let partner = app.partner(&[(&seed.dealer, None, "payment.all")]).await;
         let victim = app.partner(&[]).await;
         // A checkout namespace of the seeded dealer, a key, an access token and a session.
-        let (st, b) = TestApp::send(
-            app.op(Method::POST, "/payment/checkout/v1/namespaces")
-                .json(&json!({
-                "namespace": "props", "name": "Properties", "dealerUuid": seed.dealer,
-                "departmentUuid": seed.department, "dealerAssociateUUID": seed.associate})),
-        )
-        .await;
-        assert_eq!(st, 201, "{b}");
-        let (st, key) = TestApp::send(
-            app.op(
-                Method::POST,
-                "/payment/checkout/v1/namespaces/props/api-keys",
-            )
-            .json(&json!({})),
-        )
-        .await;
-        assert_eq!(st, 201, "{key}");
-        let (st, tok) = TestApp::send(
-            app.req(Method::POST, "/payment/checkout/v1/namespaces/props/token")
-                .json(&json!({"apiKey": key["apiKey"]})),
-        )
-        .await;
-        assert_eq!(st, 200, "{tok}");
-        let token = tok["accessToken"].as_str().unwrap().to_string();
+        let token = app.checkout_merchant(&seed, "props").await;
         let (st, session) = TestApp::send(
             app.req(
                 Method::POST,

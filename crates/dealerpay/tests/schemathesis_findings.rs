@@ -135,34 +135,8 @@ async fn nested_objects_sent_as_arrays_are_refused() {
 async fn password_lengths_count_characters() {
     let app = TestApp::spawn().await;
     let s = app.seed(10.0).await;
-    let ns = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let (st, b) = TestApp::send(
-        app.op(Method::POST, "/payment/checkout/v1/namespaces")
-            .json(&json!({
-        "namespace": ns, "name": "Shop", "dealerUuid": s.dealer,
-        "departmentUuid": s.department, "dealerAssociateUUID": s.associate})),
-    )
-    .await;
-    assert_eq!(st, 201, "{b}");
-    let (st, b) = TestApp::send(
-        app.op(
-            Method::POST,
-            &format!("/payment/checkout/v1/namespaces/{ns}/api-keys"),
-        )
-        .json(&json!({})),
-    )
-    .await;
-    assert_eq!(st, 201, "{b}");
-    let (st, b) = TestApp::send(
-        app.req(
-            Method::POST,
-            &format!("/payment/checkout/v1/namespaces/{ns}/token"),
-        )
-        .json(&json!({"apiKey": b["apiKey"]})),
-    )
-    .await;
-    assert_eq!(st, 200, "{b}");
-    let token = b["accessToken"].as_str().unwrap().to_string();
+    let ns = TestApp::new_namespace();
+    let token = app.checkout_merchant(&s, &ns).await;
     let user = |email: &str, password: String| {
         app.req(
             Method::POST,

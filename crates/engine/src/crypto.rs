@@ -67,7 +67,7 @@ pub fn base64url(bytes: &[u8]) -> String {
 
 /// A new random secret, URL-safe, 32 bytes of entropy, with a recognisable prefix.
 pub fn new_secret(prefix: &str) -> String {
-    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+    format!("{prefix}{}", base64url(&random_bytes::<32>()))
 }
 
 /// argon2id PHC string for a secret.

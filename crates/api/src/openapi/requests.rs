@@ -409,27 +409,27 @@ pub(super) fn apply(doc: &mut Value) {
     }
     for (name, facets) in parameter_rules() {
         let mut found = false;
-        for item in doc["paths"]
-            .as_object_mut()
-            .into_iter()
-            .flat_map(|p| p.values_mut())
-        {
-            for op in item
-                .as_object_mut()
-                .into_iter()
-                .flat_map(|o| o.values_mut())
-            {
-                let params = op.get_mut("parameters").and_then(Value::as_array_mut);
-                for p in params.into_iter().flatten() {
-                    if p["name"] == name && matches!(p["in"].as_str(), Some("path" | "query")) {
-                        merge(&mut p["schema"], &facets);
-                        found = true;
-                    }
+        for op in operations_mut(doc) {
+            let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+            for p in params.into_iter().flatten() {
+                if p["name"] == name && matches!(p["in"].as_str(), Some("path" | "query")) {
+                    merge(&mut p["schema"], &facets);
+                    found = true;
                 }
             }
         }
         assert!(found, "no parameter is named {name}");
     }
+}
+
+/// Every operation of every path (the values under `paths.*`).
+fn operations_mut(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
+    doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|p| p.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|o| o.values_mut())
 }
 
 fn merge(schema: &mut Value, facets: &Value) {
@@ -686,19 +686,9 @@ fn request_timestamps(doc: &mut Value) {
     }
 
     let mut pending = vec![];
-    for item in doc["paths"]
-        .as_object_mut()
-        .into_iter()
-        .flat_map(|p| p.values_mut())
-    {
-        for op in item
-            .as_object_mut()
-            .into_iter()
-            .flat_map(|o| o.values_mut())
-        {
-            if let Some(body) = op.get_mut("requestBody") {
-                rewrite(body, &components, &answered, &timed, &mut pending);
-            }
+    for op in operations_mut(doc) {
+        if let Some(body) = op.get_mut("requestBody") {
+            rewrite(body, &components, &answered, &timed, &mut pending);
         }
     }
     let mut done = BTreeSet::new();

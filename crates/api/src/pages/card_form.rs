@@ -189,21 +189,21 @@ pub struct FormView<'a> {
     pub amount: Option<AmountField>,
 }
 
-/// One labelled input with its hint and error line.
-struct Field<'a> {
-    id: &'a str,
-    name: &'a str,
-    label: &'a str,
-    hint: Option<&'a str>,
-    error: Option<&'a str>,
-    attrs: &'a str,
-    value: &'a str,
+/// One labelled input with its hint and error line (the card form's and the reset page's).
+pub(super) struct Field<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub label: &'a str,
+    pub hint: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub attrs: &'a str,
+    pub value: &'a str,
     /// Markup placed beside the input (the card brand).
-    beside: &'a str,
+    pub beside: &'a str,
 }
 
 impl Field<'_> {
-    fn html(&self) -> String {
+    pub fn html(&self) -> String {
         let id = self.id;
         let hint_html = self
             .hint

@@ -3,7 +3,7 @@
 //! token, which the engine checks and uses once. The token stays out of the access log (only
 //! paths are logged) and out of any Referer (`no-referrer`).
 
-use super::card_form::{summary, FieldErrors};
+use super::card_form::{summary, Field, FieldErrors};
 use super::guard;
 use super::html::{esc, Page};
 use super::i18n::{Locale, Text};
@@ -62,21 +62,18 @@ fn form_page(
     let t: &Text = locale.text();
     let (nonce, set_cookie) = guard::nonce(headers, app.config.public_url.starts_with("https://"));
     let csrf = guard::token(&app.engine.page_form_key(), &nonce, CSRF_SCOPE);
-    let field = |id: &str, name: &str, label: &str, autocomplete: &str| {
-        let error = errors.get(id);
-        let invalid = if error.is_some() {
-            " aria-invalid=\"true\""
-        } else {
-            ""
-        };
-        format!(
-            "<div class=\"field\"><label for=\"{id}\">{}</label>\
-             <span class=\"field-error\" id=\"{id}-error\">{}</span>\
-             <input id=\"{id}\" name=\"{name}\" type=\"password\" autocomplete=\"{autocomplete}\" \
-              minlength=\"12\" maxlength=\"256\" required aria-describedby=\"{id}-error\"{invalid}></div>",
-            esc(label),
-            esc(error.unwrap_or("")),
-        )
+    let field = |id, name, label| {
+        Field {
+            id,
+            name,
+            label,
+            hint: None,
+            error: errors.get(id),
+            attrs: "type=\"password\" autocomplete=\"new-password\" minlength=\"12\" maxlength=\"256\" required",
+            value: "",
+            beside: "",
+        }
+        .html()
     };
     let body = format!(
         "<h1>{title}</h1>{summary}<p>{intro}</p>\
@@ -91,8 +88,8 @@ fn form_page(
         csrf = esc(&csrf),
         lang = locale.tag(),
         token = esc(token),
-        new = field("reset-password", "password", t.reset_new, "new-password"),
-        repeat = field("reset-repeat", "repeat", t.reset_repeat, "new-password"),
+        new = field("reset-password", "password", t.reset_new),
+        repeat = field("reset-repeat", "repeat", t.reset_repeat),
         submit = esc(t.reset_submit),
     );
     let mut page = Page::new(status, locale, t.reset_title, body);
@@ -144,39 +141,33 @@ pub async fn reset_submit(
     let locale = super::request_locale(post.lang.as_deref(), &headers);
     let t = locale.text();
     let token = post.token.unwrap_or_default();
+    // The form again, with one field's error.
+    let refuse = |status: StatusCode, field: &'static str, message: &str| {
+        let mut errors = FieldErrors::default();
+        errors.push(field, message);
+        form_page(&app, &headers, locale, &token, status, &errors)
+    };
     if !guard::verify(
         &app.engine.page_form_key(),
         &headers,
         post.csrf.as_deref(),
         CSRF_SCOPE,
     ) {
-        let mut errors = FieldErrors::default();
-        errors.push("reset-password", t.err_session);
-        return form_page(
-            &app,
-            &headers,
-            locale,
-            &token,
-            StatusCode::FORBIDDEN,
-            &errors,
-        );
+        return refuse(StatusCode::FORBIDDEN, "reset-password", t.err_session);
     }
     let password = post.password.unwrap_or_default();
-    let mut errors = FieldErrors::default();
-    let length = password.chars().count();
-    if !(12..=256).contains(&length) {
-        errors.push("reset-password", t.reset_too_short);
-    } else if post.repeat.as_deref() != Some(password.as_str()) {
-        errors.push("reset-repeat", t.reset_mismatch);
-    }
-    if !errors.is_empty() {
-        return form_page(
-            &app,
-            &headers,
-            locale,
-            &token,
+    if !engine::checkout::users::password_acceptable(&password) {
+        return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &errors,
+            "reset-password",
+            t.reset_too_short,
+        );
+    }
+    if post.repeat.as_deref() != Some(password.as_str()) {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reset-repeat",
+            t.reset_mismatch,
         );
     }
     match app.engine.confirm_password_reset(&token, &password).await {
@@ -191,18 +182,11 @@ pub async fn reset_submit(
         Err(e) if e.code == engine::Code::Checkout(co::INVALID_RESET_PASSWORD_TOKEN) => {
             invalid_link(locale)
         }
-        Err(e) if e.kind == engine::Kind::Invalid => {
-            let mut errors = FieldErrors::default();
-            errors.push("reset-password", t.reset_too_short);
-            form_page(
-                &app,
-                &headers,
-                locale,
-                &token,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &errors,
-            )
-        }
+        Err(e) if e.kind == engine::Kind::Invalid => refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reset-password",
+            t.reset_too_short,
+        ),
         Err(e) => super::unavailable(locale, &e.into()).into_response(),
     }
 }

@@ -187,6 +187,64 @@ impl TestApp {
         assert_eq!(st, 200, "{what}: {b}");
     }
 
+    /// A Checkout namespace `ns` on `seed`'s dealer (by the operator).
+    pub async fn checkout_namespace(&self, seed: &Seed, ns: &str, name: &str) {
+        let (st, b) = TestApp::send(
+            self.op(Method::POST, "/payment/checkout/v1/namespaces")
+                .json(
+                    &json!({"namespace": ns, "name": name, "dealerUuid": seed.dealer,
+                    "departmentUuid": seed.department, "dealerAssociateUUID": seed.associate}),
+                ),
+        )
+        .await;
+        assert_eq!(st, 201, "{b}");
+    }
+
+    /// A new API key of namespace `ns`: (key, key id).
+    pub async fn checkout_key(&self, ns: &str) -> (String, String) {
+        let (st, b) = TestApp::send(
+            self.op(
+                Method::POST,
+                &format!("/payment/checkout/v1/namespaces/{ns}/api-keys"),
+            )
+            .json(&json!({"label": "web"})),
+        )
+        .await;
+        assert_eq!(st, 201, "{b}");
+        (
+            b["apiKey"].as_str().unwrap().to_string(),
+            b["id"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Exchanges an API key of namespace `ns` for an access token: the status and the answer.
+    pub async fn checkout_exchange(&self, ns: &str, key: &str) -> (u16, Value) {
+        TestApp::send(
+            self.req(
+                Method::POST,
+                &format!("/payment/checkout/v1/namespaces/{ns}/token"),
+            )
+            .json(&json!({ "apiKey": key })),
+        )
+        .await
+    }
+
+    /// A Checkout merchant ready to call: namespace `ns` on `seed`'s dealer, a key, and an
+    /// access token for it.
+    pub async fn checkout_merchant(&self, seed: &Seed, ns: &str) -> String {
+        self.checkout_namespace(seed, ns, "Test Motors Online")
+            .await;
+        let (key, _) = self.checkout_key(ns).await;
+        let (st, b) = self.checkout_exchange(ns, &key).await;
+        assert_eq!(st, 200, "{b}");
+        b["accessToken"].as_str().unwrap().to_string()
+    }
+
+    /// A fresh, unique namespace name.
+    pub fn new_namespace() -> String {
+        format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..10])
+    }
+
     /// Creates a partner and returns (uuid, username, secret).
     pub async fn partner(&self, grants: &[(&str, Option<&str>, &str)]) -> Partner {
         let name = format!("p{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);

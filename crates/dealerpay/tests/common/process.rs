@@ -445,25 +445,27 @@ pub async fn set_fault(sandbox: &str, fault: Value) {
 
 /// How often the sandbox was called for `op` with `key` (needs `--fault-injection`).
 pub async fn sandbox_calls(sandbox: &str, op: &str, key: &str) -> u64 {
-    let r = Client::new()
+    fault_state(sandbox).await["calls"][op][key]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// What the sandbox's fault switch reports (`GET /sandbox/faults`).
+async fn fault_state(sandbox: &str) -> Value {
+    Client::new()
         .get(format!("{sandbox}/sandbox/faults"))
         .send()
         .await
-        .expect("fault switch answers");
-    let v: Value = r.json().await.unwrap();
-    v["calls"][op][key].as_u64().unwrap_or(0)
+        .expect("fault switch answers")
+        .json()
+        .await
+        .unwrap()
 }
 
 /// The modes of the faults the sandbox injected into calls of `op` with `key`, in order
 /// (needs `--fault-injection`): proof that a fault switched on really hit that call.
 pub async fn sandbox_injected(sandbox: &str, op: &str, key: &str) -> Vec<String> {
-    let r = Client::new()
-        .get(format!("{sandbox}/sandbox/faults"))
-        .send()
-        .await
-        .expect("fault switch answers");
-    let v: Value = r.json().await.unwrap();
-    v["injected"][op][key]
+    fault_state(sandbox).await["injected"][op][key]
         .as_array()
         .map(|a| {
             a.iter()

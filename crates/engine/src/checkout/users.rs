@@ -39,10 +39,16 @@ fn email(field: &str, v: &str) -> EngineResult<String> {
     }
 }
 
+/// Whether a merchant password is long enough and not too long (for pages that check before
+/// they submit, so the rule lives only here).
+pub fn password_acceptable(v: &str) -> bool {
+    (12..=256).contains(&v.chars().count())
+}
+
 /// 12 to 256 characters (characters, as the message and the reset page say: the upper bound
 /// counted UTF-8 bytes, refusing a 100-character password of accented letters).
 fn password(field: &str, v: &str) -> EngineResult<String> {
-    if !(12..=256).contains(&v.chars().count()) {
+    if !password_acceptable(v) {
         return Err(EngineError::invalid(field, "must be 12 to 256 characters"));
     }
     Ok(v.to_string())
